@@ -1,0 +1,64 @@
+/*
+ * kaohe.h - the CLI's shared pieces: parsed arguments, exit codes, the
+ * request/reply client, and the commands.
+ */
+#ifndef KAOHE_CLI_H
+#define KAOHE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kh_codec.h"
+
+/* Exit statuses (SPEC section 7). */
+#define KH_EXIT_OK 0
+#define KH_EXIT_FAIL 1
+#define KH_EXIT_USAGE 2
+#define KH_EXIT_REJECTED 3
+
+#define KH_MAX_POS 64
+#define KH_MAX_OPTS 32
+
+/* Arguments after the command: options may stand anywhere. */
+typedef struct kh_args {
+    const char *cmd;
+    const char *pos[KH_MAX_POS];
+    int npos;
+    const char *opt_name[KH_MAX_OPTS];
+    const char *opt_val[KH_MAX_OPTS]; /* NULL for flags */
+    int nopts;
+    const char *dir; /* -d or $KAOHE_DATA */
+    bool json;
+} kh_args_t;
+
+/* The value of an option ("--year"), or NULL. */
+const char *kh_args_get(const kh_args_t *a, const char *name);
+bool kh_args_flag(const kh_args_t *a, const char *name);
+/* Prints "kaohe: MSG" to stderr; returns KH_EXIT_USAGE. */
+int kh_usage_error(const char *fmt, ...);
+int kh_fail(const char *fmt, ...);
+/* Requires the data directory; prints the error otherwise. */
+bool kh_need_dir(const kh_args_t *a);
+
+/* One request/reply round trip over a fresh DEALER to DIR's endpoint
+ * NAME, waiting at most timeout_ms. The reply's bytes in *out (malloc'd).
+ * KH_OK, KH_ETIMEOUT, KH_ENET. */
+int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req,
+                   size_t len, int timeout_ms, uint8_t **out, size_t *outlen);
+/* A Query to the ranker; *rep owns its strings. */
+int kh_client_query(const char *dir, const kh_query_t *q, int timeout_ms,
+                    kh_reply_t *rep);
+
+int kh_cmd_up(const kh_args_t *a);
+int kh_cmd_down(const kh_args_t *a);
+int kh_cmd_status(const kh_args_t *a);
+int kh_cmd_feed(const kh_args_t *a);
+int kh_cmd_query(const kh_args_t *a); /* rank station explain urban close */
+int kh_cmd_simulate(const kh_args_t *a);
+
+/* The services kaohe up starts, in start order. */
+extern const char *const kh_services[];
+extern const size_t kh_nservices;
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * kh_codec.h - the wire codec: plain structs <-> protobuf (proto/kaohe.proto).
+ *
+ * The only module that includes the generated protobuf-c code. Every
+ * decoder takes untrusted bytes and returns KH_EPROTO for anything it
+ * cannot decode or that carries a value outside its set; it never crashes
+ * (fuzzed by tests/fuzz/fuzz_codec.c). Encoders return a malloc'd buffer
+ * the caller frees.
+ */
+#ifndef KH_CODEC_H
+#define KH_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kh_event.h"
+
+/* Event <-> bytes. The encoding is deterministic for equal events, which
+ * the scorer relies on to detect a conflicting resend by hash. */
+int kh_codec_event_encode(const kh_event_t *ev, uint8_t **buf, size_t *len);
+/* ev must be initialised; the caller clears it on any return. */
+int kh_codec_event_decode(const uint8_t *buf, size_t len, kh_event_t *ev);
+
+typedef struct kh_submit {
+    uint64_t tag;
+    bool ping;
+    const uint8_t *line; /* borrowed from the decoded message */
+    size_t len;
+    void *raw_; /* the decoded message, freed by kh_codec_submit_free */
+} kh_submit_t;
+
+int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len,
+                           bool ping, uint8_t **buf, size_t *blen);
+int kh_codec_submit_decode(const uint8_t *buf, size_t len, kh_submit_t *out);
+void kh_codec_submit_free(kh_submit_t *s);
+
+typedef enum {
+    KH_STATUS_ACCEPTED = 1,
+    KH_STATUS_DUPLICATE = 2,
+    KH_STATUS_REJECTED = 3,
+    KH_STATUS_PONG = 4,
+    KH_STATUS_FAILED = 5
+} kh_status_t;
+
+const char *kh_status_name(kh_status_t s); /* "accepted", ... */
+
+typedef struct kh_ack {
+    uint64_t tag;
+    kh_status_t status;
+    char reason[32];          /* a kh_err_name() when rejected or failed */
+    char id[KH_ID_MAX + 1];
+    uint64_t seq;
+} kh_ack_t;
+
+int kh_codec_outcome_encode(const kh_ack_t *o, uint8_t **buf,
+                            size_t *len);
+int kh_codec_outcome_decode(const uint8_t *buf, size_t len, kh_ack_t *o);
+
+typedef enum {
+    KH_SREQ_EVENT = 1,
+    KH_SREQ_CLOSE = 2,
+    KH_SREQ_PING = 3
+} kh_sreq_kind_t;
+
+typedef struct kh_scorer_req {
+    uint64_t tag;
+    kh_sreq_kind_t kind;
+    const uint8_t *event; /* KH_SREQ_EVENT: the encoded event, borrowed */
+    size_t event_len;
+    kh_day_t close_through; /* KH_SREQ_CLOSE */
+    void *raw_;
+} kh_scorer_req_t;
+
+int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf,
+                         size_t *len);
+int kh_codec_sreq_decode(const uint8_t *buf, size_t len, kh_scorer_req_t *r);
+void kh_codec_sreq_free(kh_scorer_req_t *r);
+
+typedef struct kh_scorer_reply {
+    uint64_t tag;
+    kh_ack_t outcome;
+    uint64_t last_seq;
+    kh_day_t closed_through;
+} kh_scorer_reply_t;
+
+int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf,
+                           size_t *len);
+int kh_codec_sreply_decode(const uint8_t *buf, size_t len,
+                           kh_scorer_reply_t *r);
+
+typedef struct kh_committed {
+    uint64_t seq;
+    uint64_t batch;
+    kh_day_t closed_through;
+    char (*stations)[KH_CODE_MAX + 1];
+    size_t nstations;
+} kh_committed_t;
+
+int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf,
+                              size_t *len);
+/* Allocates c->stations; free with kh_codec_committed_free. */
+int kh_codec_committed_decode(const uint8_t *buf, size_t len,
+                              kh_committed_t *c);
+void kh_codec_committed_free(kh_committed_t *c);
+
+typedef enum {
+    KH_Q_PING = 1,
+    KH_Q_RANK = 2,
+    KH_Q_STATION = 3,
+    KH_Q_EXPLAIN = 4,
+    KH_Q_URBAN = 5,
+    KH_Q_CLOSE = 6,
+    KH_Q_STATUS = 7
+} kh_query_kind_t;
+
+typedef struct kh_query {
+    uint64_t tag;
+    kh_query_kind_t kind;
+    char station[KH_CODE_MAX + 1];
+    char item[KH_ITEM_MAX + 1];
+    int32_t year; /* 0: current */
+    char as_of[16];
+    char month[16];
+    char period[16];
+} kh_query_t;
+
+int kh_codec_query_encode(const kh_query_t *q, uint8_t **buf, size_t *len);
+/* Strings longer than their buffers are KH_EPROTO. */
+int kh_codec_query_decode(const uint8_t *buf, size_t len, kh_query_t *q);
+
+typedef struct kh_reply {
+    uint64_t tag;
+    int32_t code;
+    char *error; /* owned, may be NULL */
+    char *json;  /* owned, may be NULL */
+} kh_reply_t;
+
+int kh_codec_reply_encode(const kh_reply_t *r, uint8_t **buf, size_t *len);
+int kh_codec_reply_decode(const uint8_t *buf, size_t len, kh_reply_t *r);
+void kh_codec_reply_free(kh_reply_t *r);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * kh_service.c - daemon scaffolding shared by ingest, scorer and ranker.
+ */
+#include "kh_service.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "kh_error.h"
+#include "kh_log.h"
+#include "kh_proc.h"
+
+static void usage(const char *base)
+{
+    fprintf(stderr,
+            "usage: kaohe-%s -d DIR%s [--rules FILE] [--log-level LEVEL]\n"
+            "Normally started by `kaohe up`.\n",
+            base, strcmp(base, "ingest") == 0 ? " --role ROLE" : "");
+}
+
+int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
+{
+    memset(svc, 0, sizeof *svc);
+    const char *dir = getenv("KAOHE_DATA"), *rules = NULL, *level = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if ((strcmp(a, "-d") == 0 || strcmp(a, "--data") == 0) && v)
+            dir = v, i++;
+        else if (strcmp(a, "--rules") == 0 && v)
+            rules = v, i++;
+        else if (strcmp(a, "--log-level") == 0 && v)
+            level = v, i++;
+        else if (strcmp(a, "--role") == 0 && v) {
+            snprintf(svc->role, sizeof svc->role, "%s", v);
+            i++;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(base);
+            exit(0);
+        } else {
+            usage(base);
+            return 2;
+        }
+    }
+    if (strcmp(base, "ingest") == 0) {
+        if (kh_source_parse(svc->role) < 0) {
+            kh_log_init("ingest");
+            kh_log(KH_LOG_ERROR, "bad --role", "role", svc->role,
+                   "want", "dispatch|legal|station|assessor", (char *)NULL);
+            return 2;
+        }
+        snprintf(svc->name, sizeof svc->name, "ingest-%s", svc->role);
+    } else {
+        snprintf(svc->name, sizeof svc->name, "%s", base);
+    }
+    kh_log_init(svc->name);
+    if (level) {
+        int l = kh_log_level_parse(level);
+        if (l < 0) {
+            kh_log(KH_LOG_ERROR, "bad --log-level", "level", level, (char *)NULL);
+            return 2;
+        }
+        kh_log_set_level((kh_log_level_t)l);
+    }
+    if (!dir) {
+        usage(base);
+        return 2;
+    }
+    if (kh_abspath(svc->dir, sizeof svc->dir, dir)) {
+        kh_log(KH_LOG_ERROR, "data directory not found", "dir", dir, (char *)NULL);
+        return 1;
+    }
+    char path[PATH_MAX], err[512];
+    kh_path(path, sizeof path, svc->dir, NULL, "county", "json");
+    if (kh_county_load(&svc->county, path, err, sizeof err)) {
+        kh_log(KH_LOG_ERROR, "bad county configuration", "file", path,
+               "cause", err, (char *)NULL);
+        return 1;
+    }
+    if (!rules)
+        rules = kh_catalog_default_path();
+    if (kh_catalog_load(&svc->catalog, rules, err, sizeof err)) {
+        kh_log(KH_LOG_ERROR, "bad rule catalog", "file", rules, "cause", err,
+               (char *)NULL);
+        return 1;
+    }
+    svc->loop = malloc(sizeof *svc->loop);
+    svc->zctx = zmq_ctx_new();
+    if (!svc->loop || !svc->zctx || uv_loop_init(svc->loop) != 0) {
+        kh_log(KH_LOG_ERROR, "cannot create event loop", (char *)NULL);
+        return 1;
+    }
+    char nst[16];
+    snprintf(nst, sizeof nst, "%zu", svc->county->nstations);
+    kh_log(KH_LOG_INFO, "starting", "dir", svc->dir, "county",
+           svc->county->name, "stations", nst, "rules", rules, "timezone",
+           svc->county->timezone, (char *)NULL);
+    return 0;
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    kh_service_t *svc = h->data;
+    kh_log(KH_LOG_INFO, "stopping", "signal", signum == SIGTERM ? "TERM" : "INT",
+           (char *)NULL);
+    uv_signal_stop(&svc->sigterm);
+    uv_signal_stop(&svc->sigint);
+    uv_close((uv_handle_t *)&svc->sigterm, NULL);
+    uv_close((uv_handle_t *)&svc->sigint, NULL);
+    if (svc->on_stop)
+        svc->on_stop(svc);
+}
+
+int kh_service_run(kh_service_t *svc)
+{
+    uv_signal_init(svc->loop, &svc->sigterm);
+    uv_signal_init(svc->loop, &svc->sigint);
+    svc->sigterm.data = svc->sigint.data = svc;
+    uv_signal_start(&svc->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&svc->sigint, on_signal, SIGINT);
+    if (kh_pidfile_write(svc->dir, svc->name)) {
+        kh_log(KH_LOG_ERROR, "cannot write pid file", "dir", svc->dir, (char *)NULL);
+        return 1;
+    }
+    kh_log(KH_LOG_INFO, "ready", (char *)NULL);
+    uv_run(svc->loop, UV_RUN_DEFAULT);
+    kh_pidfile_remove(svc->dir, svc->name);
+    kh_log(KH_LOG_INFO, "stopped", (char *)NULL);
+    return 0;
+}
+
+void kh_service_fini(kh_service_t *svc)
+{
+    if (svc->loop) {
+        uv_loop_close(svc->loop);
+        free(svc->loop);
+        svc->loop = NULL;
+    }
+    if (svc->zctx) {
+        zmq_ctx_term(svc->zctx);
+        svc->zctx = NULL;
+    }
+    kh_county_free(&svc->county);
+    kh_catalog_free(&svc->catalog);
+}
+
+void *kh_service_socket(kh_service_t *svc, int type, const char *name,
+                        bool bind)
+{
+    char ep[600];
+    if (kh_endpoint(ep, sizeof ep, svc->dir, name)) {
+        kh_log(KH_LOG_ERROR, "endpoint path too long", "dir", svc->dir,
+               "name", name, (char *)NULL);
+        return NULL;
+    }
+    void *s = zmq_socket(svc->zctx, type);
+    if (!s) {
+        kh_log(KH_LOG_ERROR, "cannot create socket", "cause",
+               zmq_strerror(zmq_errno()), (char *)NULL);
+        return NULL;
+    }
+    /* Queues hold far more than a feed's window (cli/cmd_feed.c) so that
+     * a reply is never dropped at a ROUTER's high-water mark, yet stay
+     * bounded so a flood cannot exhaust memory. */
+    int linger = 0, hwm = KH_SERVICE_HWM;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    if (bind) {
+        /* A stale socket file from an unclean stop would make bind fail. */
+        unlink(ep + 6);
+    }
+    int rc = bind ? zmq_bind(s, ep) : zmq_connect(s, ep);
+    if (rc != 0) {
+        kh_log(KH_LOG_ERROR, bind ? "cannot bind" : "cannot connect",
+               "endpoint", ep, "cause", zmq_strerror(zmq_errno()), (char *)NULL);
+        zmq_close(s);
+        return NULL;
+    }
+    kh_log(KH_LOG_INFO, bind ? "bound" : "connected", "endpoint", ep, (char *)NULL);
+    return s;
+}

@@ -1,0 +1,506 @@
+/*
+ * kh_store.c - the LMDB environment; see kh_store.h for the schema.
+ *
+ * Invariants:
+ *   - the journal is append-only and dense: sequences 1..last_seq;
+ *   - an event is journaled iff its (source, id) is in dedup, in the same
+ *     transaction, so a crash keeps both or neither;
+ *   - every journaled event appears in the station index under its own
+ *     station, and calls/reviews in the case index under their case_id.
+ */
+#include "kh_store.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kh_error.h"
+
+#define HASH_LEN 16
+#define KEY_MAX 256 /* id/code/case_id limits keep every key below this */
+
+struct kh_store {
+    MDB_env *env;
+    MDB_dbi journal, dedup, station, kase, meta;
+    size_t map_size;
+    bool readonly;
+};
+
+struct kh_txn {
+    kh_store_t *st;
+    MDB_txn *txn;
+    int err;
+};
+
+/* The one place LMDB codes become kh_err_t. */
+static int from_mdb(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return KH_OK;
+    case MDB_NOTFOUND:
+        return KH_ENOTFOUND;
+    case MDB_MAP_FULL:
+        return KH_EMAP_FULL;
+    case ENOMEM:
+        return KH_ENOMEM;
+    case ENOSPC:
+    case EIO:
+        return KH_EIO;
+    default:
+        return KH_ESTORE;
+    }
+}
+
+static void put_u64(uint8_t *b, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        b[i] = (uint8_t)v;
+}
+
+static uint64_t get_u64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
+{
+    int rc;
+    kh_store_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return KH_ENOMEM;
+    st->readonly = opts->readonly;
+    st->map_size = opts->map_size ? opts->map_size : (size_t)64 << 20;
+    if (!opts->readonly && mkdir(opts->dir, 0700) != 0 && errno != EEXIST) {
+        rc = KH_EIO;
+        goto fail_alloc;
+    }
+    if ((rc = from_mdb(mdb_env_create(&st->env))))
+        goto fail_alloc;
+    mdb_env_set_maxdbs(st->env, 8);
+    mdb_env_set_maxreaders(st->env, 126);
+    if ((rc = from_mdb(mdb_env_set_mapsize(st->env, st->map_size))))
+        goto fail_env;
+    unsigned flags = MDB_NOTLS | (opts->readonly ? MDB_RDONLY : 0);
+    if ((rc = from_mdb(mdb_env_open(st->env, opts->dir, flags, 0600))))
+        goto fail_env;
+    /* The file may be larger than asked (a grown map): adopt its size. */
+    MDB_envinfo info;
+    mdb_env_info(st->env, &info);
+    st->map_size = info.me_mapsize;
+
+    MDB_txn *txn;
+    if ((rc = from_mdb(mdb_txn_begin(st->env, NULL,
+                                     opts->readonly ? MDB_RDONLY : 0, &txn))))
+        goto fail_env;
+    unsigned dflags = opts->readonly ? 0 : MDB_CREATE;
+    if ((rc = from_mdb(mdb_dbi_open(txn, "journal", dflags, &st->journal))) ||
+        (rc = from_mdb(mdb_dbi_open(txn, "dedup", dflags, &st->dedup))) ||
+        (rc = from_mdb(mdb_dbi_open(txn, "station", dflags, &st->station))) ||
+        (rc = from_mdb(mdb_dbi_open(txn, "case", dflags, &st->kase))) ||
+        (rc = from_mdb(mdb_dbi_open(txn, "meta", dflags, &st->meta)))) {
+        mdb_txn_abort(txn);
+        goto fail_env;
+    }
+    if ((rc = from_mdb(mdb_txn_commit(txn))))
+        goto fail_env;
+    *out = st;
+    return KH_OK;
+
+fail_env:
+    mdb_env_close(st->env);
+fail_alloc:
+    free(st);
+    return rc;
+}
+
+void kh_store_close(kh_store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mdb_env_close((*self_p)->env);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int kh_store_grow(kh_store_t *st)
+{
+    size_t want = st->map_size * 2;
+    int rc = from_mdb(mdb_env_set_mapsize(st->env, want));
+    if (rc == KH_OK)
+        st->map_size = want;
+    return rc;
+}
+
+size_t kh_store_map_size(const kh_store_t *st) { return st->map_size; }
+
+int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)
+{
+    kh_txn_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return KH_ENOMEM;
+    t->st = st;
+    int rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    if (rc == MDB_MAP_RESIZED) {
+        /* The writer grew the map: adopt the new size and retry. */
+        mdb_env_set_mapsize(st->env, 0);
+        rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+    }
+    if (rc) {
+        free(t);
+        return from_mdb(rc);
+    }
+    *out = t;
+    return KH_OK;
+}
+
+int kh_txn_commit(kh_txn_t **txn_p)
+{
+    kh_txn_t *t = *txn_p;
+    int rc = t->err;
+    if (rc)
+        mdb_txn_abort(t->txn);
+    else
+        rc = from_mdb(mdb_txn_commit(t->txn));
+    free(t);
+    *txn_p = NULL;
+    return rc;
+}
+
+void kh_txn_abort(kh_txn_t **txn_p)
+{
+    if (!txn_p || !*txn_p)
+        return;
+    mdb_txn_abort((*txn_p)->txn);
+    free(*txn_p);
+    *txn_p = NULL;
+}
+
+int kh_txn_error(const kh_txn_t *txn) { return txn->err; }
+
+/* Get that keeps the txn's first error; NOTFOUND is not an error. */
+static int tget(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen,
+                MDB_val *val)
+{
+    if (t->err)
+        return t->err;
+    MDB_val key = {klen, (void *)k};
+    int rc = mdb_get(t->txn, dbi, &key, val);
+    if (rc == MDB_NOTFOUND)
+        return KH_ENOTFOUND;
+    if (rc)
+        t->err = from_mdb(rc);
+    return t->err;
+}
+
+static void tput(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen,
+                 const void *v, size_t vlen, unsigned flags)
+{
+    if (t->err)
+        return;
+    MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
+    int rc = mdb_put(t->txn, dbi, &key, &val, flags);
+    if (rc)
+        t->err = from_mdb(rc);
+}
+
+static uint64_t meta_u64(kh_txn_t *t, const char *name)
+{
+    MDB_val v;
+    if (tget(t, t->st->meta, name, strlen(name), &v) != KH_OK ||
+        v.mv_size != 8)
+        return 0;
+    return get_u64(v.mv_data);
+}
+
+static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x)
+{
+    uint8_t b[8];
+    put_u64(b, x);
+    tput(t, t->st->meta, name, strlen(name), b, 8, 0);
+}
+
+uint64_t kh_store_last_seq(kh_txn_t *txn) { return meta_u64(txn, "last_seq"); }
+
+kh_day_t kh_store_closed_through(kh_txn_t *txn)
+{
+    MDB_val v;
+    if (tget(txn, txn->st->meta, "closed_through", 14, &v) != KH_OK ||
+        v.mv_size != 8)
+        return KH_DAY_NONE;
+    return (kh_day_t)((int64_t)get_u64(v.mv_data) - INT64_C(0x80000000));
+}
+
+int kh_store_close_through(kh_txn_t *txn, kh_day_t day)
+{
+    kh_day_t cur = kh_store_closed_through(txn);
+    if (cur != KH_DAY_NONE && cur >= day)
+        return txn->err;
+    meta_put_u64(txn, "closed_through",
+                 (uint64_t)((int64_t)day + INT64_C(0x80000000)));
+    return txn->err;
+}
+
+static size_t stamp_key(uint8_t *k, const char *code)
+{
+    size_t n = strlen(code);
+    memcpy(k, "stamp:", 6);
+    memcpy(k + 6, code, n);
+    return 6 + n;
+}
+
+uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code)
+{
+    uint8_t k[KEY_MAX];
+    size_t n = stamp_key(k, code);
+    MDB_val v;
+    if (tget(txn, txn->st->meta, k, n, &v) != KH_OK || v.mv_size != 8)
+        return 0;
+    return get_u64(v.mv_data);
+}
+
+static void stamp(kh_txn_t *t, const char *code, uint64_t seq)
+{
+    uint8_t k[KEY_MAX], b[8];
+    size_t n = stamp_key(k, code);
+    put_u64(b, seq);
+    tput(t, t->st->meta, k, n, b, 8, 0);
+}
+
+/* name 0x00 seq: prefix scans of one name come out in sequence order. */
+static size_t index_key(uint8_t *k, const char *name, uint64_t seq)
+{
+    size_t n = strlen(name);
+    memcpy(k, name, n);
+    k[n] = 0;
+    put_u64(k + n + 1, seq);
+    return n + 9;
+}
+
+/* Calls fn for each seq under prefix name in an index. */
+static int index_each(kh_txn_t *t, MDB_dbi dbi, const char *name,
+                      int (*fn)(kh_txn_t *, uint64_t, void *), void *arg)
+{
+    if (t->err)
+        return t->err;
+    uint8_t k[KEY_MAX];
+    size_t plen = index_key(k, name, 0) - 8;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, dbi, &cur);
+    if (rc)
+        return t->err = from_mdb(rc);
+    MDB_val key = {plen, k}, val;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (key.mv_size != plen + 8 || memcmp(key.mv_data, k, plen) != 0)
+            break;
+        if (fn(t, get_u64((uint8_t *)key.mv_data + plen), arg))
+            break;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        t->err = from_mdb(rc);
+    mdb_cursor_close(cur);
+    return t->err;
+}
+
+/* For a call/review: stamp every station a call of the case names. */
+static int stamp_case_station(kh_txn_t *t, uint64_t seq, void *arg)
+{
+    uint64_t now = *(uint64_t *)arg;
+    uint8_t k[8];
+    put_u64(k, seq);
+    MDB_val v;
+    if (tget(t, t->st->journal, k, 8, &v) != KH_OK)
+        return 1;
+    kh_event_t ev;
+    kh_event_init(&ev);
+    if (kh_codec_event_decode(v.mv_data, v.mv_size, &ev) == KH_OK &&
+        ev.type == KH_EV_CALL)
+        stamp(t, ev.station, now);
+    kh_event_clear(&ev);
+    return 0;
+}
+
+int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len,
+                   const kh_event_t *ev, kh_ack_t *out)
+{
+    if (txn->err)
+        return txn->err;
+    memset(out, 0, sizeof *out);
+    snprintf(out->id, sizeof out->id, "%s", ev->id);
+
+    uint8_t hash[HASH_LEN];
+    crypto_generichash(hash, sizeof hash, pb, len, NULL, 0);
+
+    uint8_t dk[KEY_MAX];
+    size_t idlen = strlen(ev->id);
+    dk[0] = (uint8_t)ev->source;
+    memcpy(dk + 1, ev->id, idlen);
+    MDB_val v;
+    int rc = tget(txn, txn->st->dedup, dk, idlen + 1, &v);
+    if (rc == KH_OK) {
+        if (v.mv_size == HASH_LEN + 8 && memcmp(v.mv_data, hash, HASH_LEN) == 0) {
+            out->status = KH_STATUS_DUPLICATE;
+            out->seq = get_u64((uint8_t *)v.mv_data + HASH_LEN);
+        } else {
+            out->status = KH_STATUS_REJECTED;
+            snprintf(out->reason, sizeof out->reason, "%s",
+                     kh_err_name(KH_ECONFLICT));
+        }
+        return KH_OK;
+    }
+    if (rc != KH_ENOTFOUND)
+        return rc;
+
+    uint64_t seq = kh_store_last_seq(txn) + 1;
+    uint8_t sk[8], dv[HASH_LEN + 8], ik[KEY_MAX];
+    put_u64(sk, seq);
+    tput(txn, txn->st->journal, sk, 8, pb, len, MDB_APPEND);
+    memcpy(dv, hash, HASH_LEN);
+    put_u64(dv + HASH_LEN, seq);
+    tput(txn, txn->st->dedup, dk, idlen + 1, dv, sizeof dv, 0);
+    tput(txn, txn->st->station, ik, index_key(ik, ev->station, seq), "", 0, 0);
+    stamp(txn, ev->station, seq);
+    if (ev->type == KH_EV_CALL || ev->type == KH_EV_LEGAL_REVIEW) {
+        tput(txn, txn->st->kase, ik, index_key(ik, ev->case_id, seq), "", 0,
+             0);
+        index_each(txn, txn->st->kase, ev->case_id, stamp_case_station, &seq);
+    }
+    meta_put_u64(txn, "last_seq", seq);
+    if (txn->err == KH_OK) {
+        out->status = KH_STATUS_ACCEPTED;
+        out->seq = seq;
+    }
+    return txn->err;
+}
+
+void kh_evset_clear(kh_evset_t *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        kh_event_clear(&set->v[i]);
+    free(set->v);
+    free(set->seq);
+    memset(set, 0, sizeof *set);
+}
+
+/* Sorted set of sequences to load, each once. */
+typedef struct {
+    uint64_t *v;
+    size_t n, cap;
+} seqs_t;
+
+static int seqs_add(kh_txn_t *t, uint64_t seq, void *arg)
+{
+    seqs_t *s = arg;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint64_t *v = realloc(s->v, cap * sizeof *v);
+        if (!v) {
+            t->err = KH_ENOMEM;
+            return 1;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = seq;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int evset_push(kh_evset_t *set, uint64_t seq, const uint8_t *pb,
+                      size_t len)
+{
+    if (set->n == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 256;
+        kh_event_t *v = realloc(set->v, cap * sizeof *v);
+        if (!v)
+            return KH_ENOMEM;
+        set->v = v;
+        uint64_t *s = realloc(set->seq, cap * sizeof *s);
+        if (!s)
+            return KH_ENOMEM;
+        set->seq = s;
+        set->cap = cap;
+    }
+    kh_event_t *ev = &set->v[set->n];
+    kh_event_init(ev);
+    int rc = kh_codec_event_decode(pb, len, ev);
+    if (rc) {
+        kh_event_clear(ev);
+        return rc;
+    }
+    set->seq[set->n++] = seq;
+    return KH_OK;
+}
+
+int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set)
+{
+    seqs_t own = {0}, all = {0};
+    int rc = index_each(txn, txn->st->station, code, seqs_add, &own);
+    /* Cases named by the station's calls: every version of each. */
+    for (size_t i = 0; i < own.n && rc == KH_OK; i++) {
+        seqs_add(txn, own.v[i], &all);
+        uint8_t k[8];
+        put_u64(k, own.v[i]);
+        MDB_val v;
+        if ((rc = tget(txn, txn->st->journal, k, 8, &v)) != KH_OK)
+            break;
+        kh_event_t ev;
+        kh_event_init(&ev);
+        if (kh_codec_event_decode(v.mv_data, v.mv_size, &ev) == KH_OK &&
+            ev.type == KH_EV_CALL)
+            rc = index_each(txn, txn->st->kase, ev.case_id, seqs_add, &all);
+        kh_event_clear(&ev);
+    }
+    if (rc == KH_OK && all.n) {
+        qsort(all.v, all.n, sizeof *all.v, cmp_u64);
+        for (size_t i = 0; i < all.n && rc == KH_OK; i++) {
+            if (i && all.v[i] == all.v[i - 1])
+                continue;
+            uint8_t k[8];
+            put_u64(k, all.v[i]);
+            MDB_val v;
+            if ((rc = tget(txn, txn->st->journal, k, 8, &v)) == KH_OK)
+                rc = evset_push(set, all.v[i], v.mv_data, v.mv_size);
+        }
+    }
+    free(own.v);
+    free(all.v);
+    return rc;
+}
+
+int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb,
+                          void *arg)
+{
+    if (txn->err)
+        return txn->err;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn->txn, txn->st->journal, &cur);
+    if (rc)
+        return txn->err = from_mdb(rc);
+    uint8_t k[8];
+    put_u64(k, from);
+    MDB_val key = {8, k}, val;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    while (rc == 0) {
+        if (cb(get_u64(key.mv_data), val.mv_data, val.mv_size, arg))
+            break;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+    if (rc && rc != MDB_NOTFOUND)
+        txn->err = from_mdb(rc);
+    mdb_cursor_close(cur);
+    return txn->err;
+}

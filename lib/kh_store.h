@@ -1,0 +1,101 @@
+/*
+ * kh_store.h - kaohe's LMDB environment: journal, de-duplication, indexes.
+ *
+ * One environment per data directory (DIR/store). The scorer is its only
+ * writer; the ranker and the CLI open it read-only. Named databases:
+ *
+ *   journal  seq(u64 BE)                 -> encoded Event (append-only)
+ *   dedup    source(u8) id               -> hash(16) seq(u64 BE)
+ *   station  code 0x00 seq(u64 BE)       -> ""   every event naming a station
+ *   case     case_id 0x00 seq(u64 BE)    -> ""   calls and reviews of a case
+ *   meta     "last_seq"                  -> u64 BE
+ *            "closed_through"            -> i32 BE (biased), absent: none
+ *            "stamp:" code               -> u64 BE, last seq touching it
+ *
+ * The station and case indexes and the per-station stamps are the
+ * incremental aggregates: maintained in the same transaction as the
+ * journal, they let the ranker gather exactly the events that bear on a
+ * station (kh_score.h) without scanning the journal, and cache by stamp.
+ *
+ * A transaction keeps its first error (Knot's knot_lmdb): later calls on
+ * it are no-ops returning that error, and commit aborts. LMDB codes are
+ * translated here, once.
+ */
+#ifndef KH_STORE_H
+#define KH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kh_codec.h"
+#include "kh_event.h"
+#include "kh_time.h"
+
+typedef struct kh_store kh_store_t;
+typedef struct kh_txn kh_txn_t;
+
+typedef struct kh_store_opts {
+    const char *dir;     /* the store directory, created when writable */
+    bool readonly;
+    size_t map_size;     /* initial map size in bytes; 0: 64 MiB */
+} kh_store_opts_t;
+
+int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts);
+void kh_store_close(kh_store_t **self_p);
+/* Doubles the map (the writer, on KH_EMAP_FULL, with no txn open). */
+int kh_store_grow(kh_store_t *st);
+size_t kh_store_map_size(const kh_store_t *st);
+
+int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out);
+/* Commits (durably, for a write txn) and frees; returns the first error. */
+int kh_txn_commit(kh_txn_t **txn_p);
+void kh_txn_abort(kh_txn_t **txn_p);
+/* The first error the txn met, KH_OK if none. */
+int kh_txn_error(const kh_txn_t *txn);
+
+/* The journal's last sequence number (0 when empty). */
+uint64_t kh_store_last_seq(kh_txn_t *txn);
+/* The day through which every period is closed, or KH_DAY_NONE. */
+kh_day_t kh_store_closed_through(kh_txn_t *txn);
+/* Raises closed_through to day (never lowers it). */
+int kh_store_close_through(kh_txn_t *txn, kh_day_t day);
+/* The last sequence that touched a station (0: none). */
+uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code);
+
+/*
+ * Applies one event in a write txn: by (source, id) it is a duplicate (same
+ * content hash: out->status DUPLICATE), a conflict (other content:
+ * REJECTED/conflict), or new: journaled under the next sequence and indexed
+ * (ACCEPTED, out->seq). pb/len is the event's encoding, ev the decoded
+ * event. An accepted event bumps the stamp of its station and, for a call
+ * or review, of every station a call of its case names. Returns the txn's
+ * error; out is valid only when that is KH_OK.
+ */
+int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len,
+                   const kh_event_t *ev, kh_ack_t *out);
+
+/* A growable array of decoded events. */
+typedef struct kh_evset {
+    kh_event_t *v;
+    uint64_t *seq; /* the journal sequence of each */
+    size_t n, cap;
+} kh_evset_t;
+
+void kh_evset_clear(kh_evset_t *set);
+
+/*
+ * Loads every event that bears on a station (see kh_score.h): its own
+ * events, and every call and review of every case any of its calls names,
+ * each once. Appends to set. Returns the txn's error.
+ */
+int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set);
+
+/* Iterates the journal from sequence `from` (inclusive). cb returns
+ * non-zero to stop. */
+typedef int (*kh_store_journal_cb)(uint64_t seq, const uint8_t *pb,
+                                   size_t len, void *arg);
+int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb,
+                          void *arg);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * kaohe-scorer - the single writer of the LMDB environment.
+ *
+ * Binds a ROUTER ("scorer") that the ingests and the ranker reach through
+ * DEALERs, and a PUB ("scorer-pub") announcing each committed batch.
+ *
+ * Group commit: every time the socket has input, the scorer drains up to
+ * BATCH_MAX requests, applies them all in ONE write transaction (journal,
+ * de-duplication, indexes, closes), commits it (LMDB syncs on commit), and
+ * only then answers each request. A lone event is therefore committed as
+ * soon as it arrives (no timer to wait for), while under load the batch
+ * grows to whatever arrived during the previous commit, amortising the
+ * fsync. On MDB_MAP_FULL the whole batch is aborted, the map doubled and
+ * the batch applied again: nothing is answered before it is durable.
+ *
+ * Frames: [peer identity][envelope...][ScorerRequest] in; the reply echoes
+ * every frame but the last, followed by a ScorerReply.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "kh_codec.h"
+#include "kh_error.h"
+#include "kh_log.h"
+#include "kh_proc.h"
+#include "kh_service.h"
+#include "kh_store.h"
+#include "kh_zuv.h"
+
+#define BATCH_MAX 4096
+
+typedef struct req {
+    kh_zmsg_t msg;
+    kh_scorer_req_t sreq;
+    int decode_err;
+    kh_event_t ev;
+    kh_ack_t out;
+} req_t;
+
+typedef struct scorer {
+    kh_service_t svc;
+    kh_store_t *store;
+    void *router, *pub;
+    kh_zwatch_t *watch;
+    uint64_t batch_no;
+    req_t *reqs; /* BATCH_MAX */
+} scorer_t;
+
+/* Applies the decoded batch in one txn. Returns KH_OK or the error that
+ * made the whole batch fail. */
+static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
+                       kh_day_t *closed)
+{
+    kh_txn_t *txn;
+    int rc = kh_txn_begin(s->store, true, &txn);
+    if (rc)
+        return rc;
+    for (int i = 0; i < n && rc == KH_OK; i++) {
+        req_t *r = &reqs[i];
+        memset(&r->out, 0, sizeof r->out);
+        r->out.tag = r->sreq.tag;
+        if (r->decode_err) {
+            r->out.status = KH_STATUS_REJECTED;
+            snprintf(r->out.reason, sizeof r->out.reason, "%s",
+                     kh_err_name(KH_EMALFORMED));
+            continue;
+        }
+        switch (r->sreq.kind) {
+        case KH_SREQ_EVENT:
+            rc = kh_store_apply(txn, r->sreq.event, r->sreq.event_len, &r->ev,
+                                &r->out);
+            r->out.tag = r->sreq.tag;
+            break;
+        case KH_SREQ_CLOSE:
+            rc = kh_store_close_through(txn, r->sreq.close_through);
+            r->out.status = KH_STATUS_ACCEPTED;
+            break;
+        case KH_SREQ_PING:
+            r->out.status = KH_STATUS_PONG;
+            break;
+        }
+    }
+    if (rc == KH_OK) {
+        *last_seq = kh_store_last_seq(txn);
+        *closed = kh_store_closed_through(txn);
+        rc = kh_txn_error(txn);
+    }
+    if (rc) {
+        kh_txn_abort(&txn);
+        return rc;
+    }
+    return kh_txn_commit(&txn);
+}
+
+static void publish(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
+                    kh_day_t closed)
+{
+    kh_committed_t c = {0};
+    c.seq = last_seq;
+    c.batch = ++s->batch_no;
+    c.closed_through = closed;
+    c.stations = calloc((size_t)n, sizeof *c.stations);
+    if (!c.stations)
+        return;
+    for (int i = 0; i < n; i++) {
+        if (reqs[i].out.status != KH_STATUS_ACCEPTED ||
+            reqs[i].sreq.kind != KH_SREQ_EVENT)
+            continue;
+        size_t j;
+        for (j = 0; j < c.nstations; j++)
+            if (strcmp(c.stations[j], reqs[i].ev.station) == 0)
+                break;
+        if (j == c.nstations)
+            snprintf(c.stations[c.nstations++], sizeof c.stations[0], "%s",
+                     reqs[i].ev.station);
+    }
+    uint8_t *buf;
+    size_t len;
+    if (kh_codec_committed_encode(&c, &buf, &len) == KH_OK) {
+        zmq_send(s->pub, buf, len, ZMQ_DONTWAIT); /* drop at HWM */
+        free(buf);
+    }
+    free(c.stations);
+}
+
+static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
+                      kh_day_t closed)
+{
+    for (int i = 0; i < n; i++) {
+        kh_scorer_reply_t rep = {.tag = reqs[i].sreq.tag,
+                                 .outcome = reqs[i].out,
+                                 .last_seq = last_seq,
+                                 .closed_through = closed};
+        uint8_t *buf;
+        size_t len;
+        if (kh_codec_sreply_encode(&rep, &buf, &len) != KH_OK)
+            continue;
+        const void *data[KH_ZMSG_MAX];
+        size_t lens[KH_ZMSG_MAX];
+        int k = 0;
+        for (int f = 0; f + 1 < reqs[i].msg.n; f++, k++) {
+            data[k] = kh_zmsg_data(&reqs[i].msg, f);
+            lens[k] = kh_zmsg_size(&reqs[i].msg, f);
+        }
+        data[k] = buf;
+        lens[k++] = len;
+        if (kh_zsend_parts(s->router, data, lens, k) != KH_OK)
+            kh_log(KH_LOG_WARN, "reply dropped", "cause",
+                   zmq_strerror(zmq_errno()), (char *)NULL);
+        free(buf);
+    }
+}
+
+static void on_readable(void *zsock, void *arg)
+{
+    scorer_t *s = arg;
+    req_t *reqs = s->reqs;
+    int n = 0;
+    while (n < BATCH_MAX) {
+        req_t *r = &reqs[n];
+        if (kh_zmsg_recv(zsock, &r->msg) != KH_OK)
+            break;
+        kh_event_init(&r->ev);
+        r->decode_err = KH_OK;
+        if (r->msg.n < 2 || r->msg.truncated) {
+            kh_log(KH_LOG_WARN, "dropped message without envelope", (char *)NULL);
+            kh_zmsg_close(&r->msg);
+            continue;
+        }
+        int last = r->msg.n - 1;
+        r->decode_err = kh_codec_sreq_decode(kh_zmsg_data(&r->msg, last),
+                                             kh_zmsg_size(&r->msg, last),
+                                             &r->sreq);
+        if (r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_EVENT)
+            r->decode_err = kh_codec_event_decode(r->sreq.event,
+                                                  r->sreq.event_len, &r->ev);
+        if (r->decode_err)
+            kh_log(KH_LOG_WARN, "undecodable request", "cause",
+                   kh_strerror(r->decode_err), (char *)NULL);
+        n++;
+    }
+    if (n == 0)
+        return;
+
+    uint64_t last_seq = 0;
+    kh_day_t closed = KH_DAY_NONE;
+    int rc;
+    for (;;) {
+        rc = apply_batch(s, reqs, n, &last_seq, &closed);
+        if (rc != KH_EMAP_FULL)
+            break;
+        char sz[32];
+        if (kh_store_grow(s->store) != KH_OK) {
+            kh_log(KH_LOG_ERROR, "cannot grow the store map", (char *)NULL);
+            break;
+        }
+        snprintf(sz, sizeof sz, "%zu", kh_store_map_size(s->store));
+        kh_log(KH_LOG_INFO, "store map grown", "bytes", sz, (char *)NULL);
+    }
+    if (rc != KH_OK) {
+        /* Nothing of the batch is durable: say so, the sources retry. */
+        kh_log(KH_LOG_ERROR, "batch not committed", "cause", kh_strerror(rc),
+               (char *)NULL);
+        for (int i = 0; i < n; i++) {
+            memset(&reqs[i].out, 0, sizeof reqs[i].out);
+            reqs[i].out.status = KH_STATUS_FAILED;
+            snprintf(reqs[i].out.reason, sizeof reqs[i].out.reason, "%s",
+                     kh_err_name(rc));
+            snprintf(reqs[i].out.id, sizeof reqs[i].out.id, "%s", reqs[i].ev.id);
+        }
+    } else {
+        publish(s, reqs, n, last_seq, closed);
+    }
+    reply_all(s, reqs, n, last_seq, closed);
+    for (int i = 0; i < n; i++) {
+        kh_codec_sreq_free(&reqs[i].sreq);
+        kh_event_clear(&reqs[i].ev);
+        kh_zmsg_close(&reqs[i].msg);
+    }
+}
+
+static void on_stop(kh_service_t *svc)
+{
+    scorer_t *s = svc->data;
+    kh_zwatch_stop(&s->watch);
+}
+
+int main(int argc, char **argv)
+{
+    scorer_t s;
+    memset(&s, 0, sizeof s);
+    int rc = kh_service_init(&s.svc, "scorer", argc, argv);
+    if (rc)
+        return rc;
+    s.svc.data = &s;
+    s.svc.on_stop = on_stop;
+    char path[PATH_MAX];
+    kh_path(path, sizeof path, s.svc.dir, NULL, "store", NULL);
+    kh_store_opts_t o = {.dir = path, .readonly = false, .map_size = 0};
+    if ((rc = kh_store_open(&s.store, &o)) != KH_OK) {
+        kh_log(KH_LOG_ERROR, "cannot open store", "path", path, "cause",
+               kh_strerror(rc), (char *)NULL);
+        return 1;
+    }
+    kh_txn_t *txn;
+    if (kh_txn_begin(s.store, false, &txn) == KH_OK) {
+        char seq[32];
+        snprintf(seq, sizeof seq, "%llu",
+                 (unsigned long long)kh_store_last_seq(txn));
+        kh_txn_abort(&txn);
+        kh_log(KH_LOG_INFO, "store opened", "path", path, "last_seq", seq,
+               (char *)NULL);
+    }
+    s.reqs = calloc(BATCH_MAX, sizeof *s.reqs);
+    s.router = kh_service_socket(&s.svc, ZMQ_ROUTER, "scorer", true);
+    s.pub = kh_service_socket(&s.svc, ZMQ_PUB, "scorer-pub", true);
+    if (!s.reqs || !s.router || !s.pub ||
+        kh_zwatch_start(s.svc.loop, s.router, on_readable, &s, &s.watch)) {
+        kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
+        return 1;
+    }
+    rc = kh_service_run(&s.svc);
+    zmq_close(s.router);
+    zmq_close(s.pub);
+    kh_store_close(&s.store);
+    free(s.reqs);
+    kh_service_fini(&s.svc);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * fuzz_codec.c - every wire decoder on arbitrary bytes: each must return
+ * KH_OK or KH_EPROTO and never crash or leak.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kh_codec.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    kh_event_t ev;
+    kh_event_init(&ev);
+    if (kh_codec_event_decode(data, size, &ev) == 0) {
+        /* a decoded event re-encodes */
+        uint8_t *buf;
+        size_t len;
+        if (kh_codec_event_encode(&ev, &buf, &len) == 0)
+            free(buf);
+    }
+    kh_event_clear(&ev);
+
+    kh_submit_t s;
+    if (kh_codec_submit_decode(data, size, &s) == 0)
+        kh_codec_submit_free(&s);
+    kh_ack_t o;
+    kh_codec_outcome_decode(data, size, &o);
+    kh_scorer_req_t r;
+    if (kh_codec_sreq_decode(data, size, &r) == 0)
+        kh_codec_sreq_free(&r);
+    kh_scorer_reply_t rep;
+    kh_codec_sreply_decode(data, size, &rep);
+    kh_committed_t c;
+    if (kh_codec_committed_decode(data, size, &c) == 0)
+        kh_codec_committed_free(&c);
+    kh_query_t q;
+    kh_codec_query_decode(data, size, &q);
+    kh_reply_t rr;
+    if (kh_codec_reply_decode(data, size, &rr) == 0)
+        kh_codec_reply_free(&rr);
+    return 0;
+}

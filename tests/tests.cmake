@@ -1,0 +1,50 @@
+# Unit tests: every tests/unit/test_*.c is one cmocka program over the
+# libraries, label "unit".
+file(GLOB KH_UNIT_TESTS ${CMAKE_SOURCE_DIR}/tests/unit/test_*.c)
+foreach(src ${KH_UNIT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src})
+  target_link_libraries(${name} PRIVATE kaohe_infra PkgConfig::CMOCKA)
+  target_compile_definitions(${name} PRIVATE
+    KH_SOURCE_DIR="${CMAKE_SOURCE_DIR}" KH_EXAMPLES_DIR="${CMAKE_SOURCE_DIR}/tests/data/example")
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
+endforeach()
+
+# End-to-end tests: shell scripts that start the real services with
+# `kaohe up` in a temporary directory, label "e2e".
+file(GLOB KH_E2E_TESTS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh)
+foreach(src ${KH_E2E_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME e2e_${name} COMMAND bash ${src})
+  set_tests_properties(e2e_${name} PROPERTIES LABELS e2e TIMEOUT 600
+    ENVIRONMENT "KH_BIN=${CMAKE_BINARY_DIR};KH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endforeach()
+
+# Fuzz targets: each decoder's LLVMFuzzerTestOneInput, replayed over its
+# seed corpus in every test run (label "fuzz"); with clang and
+# -DKH_FUZZ=ON also built as libFuzzer binaries (fuzz_*_libfuzzer).
+option(KH_FUZZ "Build libFuzzer targets (clang)" OFF)
+set(KH_FUZZ_TARGETS codec:codec event_json:json config:county+catalog)
+foreach(spec ${KH_FUZZ_TARGETS})
+  string(REPLACE ":" ";" parts ${spec})
+  list(GET parts 0 name)
+  list(GET parts 1 dirs)
+  string(REPLACE "+" ";" dirs ${dirs})
+  set(corpus_dirs "")
+  foreach(d ${dirs})
+    list(APPEND corpus_dirs ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${d})
+  endforeach()
+  add_executable(fuzz_${name}_replay tests/fuzz/fuzz_${name}.c tests/fuzz/replay_main.c)
+  target_link_libraries(fuzz_${name}_replay PRIVATE kaohe_infra)
+  target_compile_definitions(fuzz_${name}_replay PRIVATE KH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  add_test(NAME fuzz_${name}_replay COMMAND fuzz_${name}_replay ${corpus_dirs})
+  set_tests_properties(fuzz_${name}_replay PROPERTIES LABELS fuzz TIMEOUT 120)
+  if(KH_FUZZ)
+    add_executable(fuzz_${name}_libfuzzer tests/fuzz/fuzz_${name}.c)
+    target_compile_options(fuzz_${name}_libfuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options(fuzz_${name}_libfuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries(fuzz_${name}_libfuzzer PRIVATE kaohe_infra)
+    target_compile_definitions(fuzz_${name}_libfuzzer PRIVATE KH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
+  endif()
+endforeach()

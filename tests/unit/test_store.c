@@ -1,0 +1,232 @@
+/*
+ * test_store.c - the LMDB store: journal, de-duplication by (source, id)
+ * with conflict detection on content, the station and case indexes,
+ * closes, and durability across close/reopen.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kh_codec.h"
+#include "kh_error.h"
+#include "kh_store.h"
+
+static char g_dir[64];
+
+static void call(kh_event_t *ev, const char *id, const char *station,
+                 const char *case_id, int rev)
+{
+    kh_event_init(ev);
+    ev->source = KH_SRC_DISPATCH;
+    ev->type = KH_EV_CALL;
+    snprintf(ev->id, sizeof ev->id, "%s", id);
+    snprintf(ev->station, sizeof ev->station, "%s", station);
+    snprintf(ev->case_id, sizeof ev->case_id, "%s", case_id);
+    ev->case_kind = KH_CASE_ROBBERY;
+    ev->location = KH_LOC_STREET;
+    ev->rev = rev;
+    ev->time = INT64_C(1706752800) * KH_USEC_PER_SEC;
+}
+
+/* Applies one event in its own committed txn; returns its outcome. */
+static kh_ack_t apply(kh_store_t *st, const kh_event_t *ev)
+{
+    uint8_t *pb;
+    size_t len;
+    assert_int_equal(kh_codec_event_encode(ev, &pb, &len), KH_OK);
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+    kh_ack_t out;
+    assert_int_equal(kh_store_apply(txn, pb, len, ev, &out), KH_OK);
+    assert_int_equal(kh_txn_commit(&txn), KH_OK);
+    free(pb);
+    return out;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/kh-store-XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_dedup_and_conflict(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    kh_event_t a, b;
+    call(&a, "c1", "NM", "K1", 0);
+    kh_ack_t r = apply(st, &a);
+    assert_int_equal(r.status, KH_STATUS_ACCEPTED);
+    assert_true(r.seq == 1);
+    r = apply(st, &a);
+    assert_int_equal(r.status, KH_STATUS_DUPLICATE);
+    assert_true(r.seq == 1);
+    /* same id, other content: conflict, and nothing journaled */
+    call(&b, "c1", "NM", "K1", 0);
+    b.location = KH_LOC_MARKET;
+    r = apply(st, &b);
+    assert_int_equal(r.status, KH_STATUS_REJECTED);
+    assert_string_equal(r.reason, "conflict");
+    /* the same id from another source is another event */
+    b.source = KH_SRC_LEGAL;
+    b.type = KH_EV_LEGAL_REVIEW;
+    b.outcome = KH_OUT_CAUGHT_IN_ACT;
+    r = apply(st, &b);
+    assert_int_equal(r.status, KH_STATUS_ACCEPTED);
+    assert_true(r.seq == 2);
+
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_true(kh_store_last_seq(txn) == 2);
+    assert_true(kh_store_station_stamp(txn, "NM") == 2);
+    kh_txn_abort(&txn);
+    kh_event_clear(&a);
+    kh_event_clear(&b);
+    kh_store_close(&st);
+    assert_null(st);
+
+    /* reopened: everything committed is still there */
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    call(&a, "c1", "NM", "K1", 0);
+    assert_int_equal(apply(st, &a).status, KH_STATUS_DUPLICATE);
+    kh_event_clear(&a);
+    kh_store_close(&st);
+}
+
+static void test_case_fan_out(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    kh_event_t e;
+    /* K2 first reported for BM, revised to XM; a review names the case
+     * with its own station field (QS). */
+    call(&e, "k2a", "BM", "K2", 0);
+    apply(st, &e);
+    kh_event_clear(&e);
+    call(&e, "k2b", "XM", "K2", 1);
+    apply(st, &e);
+    kh_event_clear(&e);
+    call(&e, "r2", "QS", "K2", 0);
+    e.source = KH_SRC_LEGAL;
+    e.type = KH_EV_LEGAL_REVIEW;
+    e.outcome = KH_OUT_CAUGHT_IN_ACT;
+    apply(st, &e);
+    kh_event_clear(&e);
+
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    kh_evset_t set = {0};
+    /* BM sees every version of K2 and its review: the engine decides. */
+    assert_int_equal(kh_store_load_station(txn, "BM", &set), KH_OK);
+    assert_int_equal(set.n, 3);
+    assert_true(set.seq[0] < set.seq[1] && set.seq[1] < set.seq[2]);
+    kh_evset_clear(&set);
+    assert_int_equal(kh_store_load_station(txn, "XM", &set), KH_OK);
+    assert_int_equal(set.n, 3);
+    kh_evset_clear(&set);
+    /* QS has only its own review (a review names no station's case) */
+    assert_int_equal(kh_store_load_station(txn, "QS", &set), KH_OK);
+    assert_int_equal(set.n, 1);
+    kh_evset_clear(&set);
+    /* the review bumped the stamps of both stations its case names */
+    assert_true(kh_store_station_stamp(txn, "BM") == 3);
+    assert_true(kh_store_station_stamp(txn, "XM") == 3);
+    kh_txn_abort(&txn);
+    kh_store_close(&st);
+}
+
+static void test_close_monotone(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+    assert_int_equal(kh_store_closed_through(txn), KH_DAY_NONE);
+    kh_store_close_through(txn, 19782);
+    kh_store_close_through(txn, 19700); /* never lowers */
+    assert_int_equal(kh_store_closed_through(txn), 19782);
+    assert_int_equal(kh_txn_commit(&txn), KH_OK);
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_int_equal(kh_store_closed_through(txn), 19782);
+    kh_txn_abort(&txn);
+    kh_store_close(&st);
+}
+
+static void test_map_full_grows(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    /* a tiny map fills quickly; growing it lets the same batch succeed */
+    kh_store_opts_t o = {.dir = g_dir, .map_size = 64 * 1024};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    int grown = 0;
+    for (int i = 0; i < 2000; i++) {
+        kh_event_t e;
+        char id[32];
+        snprintf(id, sizeof id, "c%d", i);
+        call(&e, id, "NM", id, 0);
+        uint8_t *pb;
+        size_t len;
+        assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
+        for (;;) {
+            kh_txn_t *txn;
+            assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+            kh_ack_t out;
+            int rc = kh_store_apply(txn, pb, len, &e, &out);
+            if (rc == KH_OK)
+                rc = kh_txn_commit(&txn);
+            else
+                kh_txn_abort(&txn);
+            if (rc == KH_EMAP_FULL) {
+                assert_int_equal(kh_store_grow(st), KH_OK);
+                grown++;
+                continue;
+            }
+            assert_int_equal(rc, KH_OK);
+            assert_int_equal(out.status, KH_STATUS_ACCEPTED);
+            break;
+        }
+        free(pb);
+        kh_event_clear(&e);
+    }
+    assert_true(grown > 0);
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_true(kh_store_last_seq(txn) == 2000);
+    kh_txn_abort(&txn);
+    kh_store_close(&st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_dedup_and_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_case_fan_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_monotone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
