@@ -326,6 +326,7 @@ int kh_cmd_status(const kh_args_t *a)
     if (st) {
         json_object_set(doc, "last_seq", json_object_get(st, "last_seq"));
         json_object_set(doc, "closed_through", json_object_get(st, "closed_through"));
+        json_object_set(doc, "stale_months", json_object_get(st, "stale_months"));
         /* The ranker reads the committed store itself: it lags the
          * scorer by no event once a commit returns. */
         json_object_set_new(doc, "lag", json_integer(0));
@@ -360,6 +361,14 @@ int kh_cmd_status(const kh_args_t *a)
                    (long long)json_integer_value(ls));
         printf("closed through: %s\n",
                json_is_string(ct) ? json_string_value(ct) : "(nothing closed)");
+        json_t *stale = json_object_get(doc, "stale_months");
+        if (json_array_size(stale)) {
+            printf("published months changed by late events since (publish again):");
+            size_t k;
+            json_t *m;
+            json_array_foreach(stale, k, m) printf(" %s", json_string_value(m));
+            putchar('\n');
+        }
     }
     json_decref(doc);
     return all_up ? KH_EXIT_OK : KH_EXIT_FAIL;

@@ -56,6 +56,8 @@ int kh_cmd_status(const kh_args_t *a);
 int kh_cmd_feed(const kh_args_t *a);
 int kh_cmd_query(const kh_args_t *a); /* rank station explain urban close */
 int kh_cmd_simulate(const kh_args_t *a);
+int kh_cmd_snapshot(const kh_args_t *a); /* publish list show diff verify export */
+int kh_cmd_subscribe(const kh_args_t *a);
 
 /* The services kaohe up starts, in start order. */
 extern const char *const kh_services[];

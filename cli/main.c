@@ -30,6 +30,13 @@ static const char usage_text[] =
     "                               (2026-11, 2026-Q4, 2026-H2, 2026)\n"
     "  simulate [--seed N] [--year Y] [--months A-B] [--stations N]\n"
     "           [--county FILE] [-o FILE]\n"
+    "  snapshot publish YYYY-MM     close the month, freeze and publish its scorecards\n"
+    "  snapshot list                every publication, in chain order\n"
+    "  snapshot show YYYY-MM [--rev N]\n"
+    "  snapshot diff YYYY-MM [--from A] [--to B]\n"
+    "  snapshot verify              recompute every hash and the chain (exit 1 if broken)\n"
+    "  snapshot export YYYY-MM --format json|csv|xlsx|html -o FILE [--rev N]\n"
+    "  subscribe [--count N]        print snapshots as they are published\n"
     "\n"
     "global options: -d DIR (or $KAOHE_DATA), --json, -h/--help\n"
     "exit status: 0 ok, 1 failure, 2 usage error, 3 some events rejected\n";
@@ -38,7 +45,8 @@ static const char usage_text[] =
 static const char *const valued[] = {
     "-d", "--data", "-c", "--county", "--year", "--as-of", "--month",
     "--as", "--timeout", "--seed", "--months", "--stations", "-o",
-    "--rules", "--log-level", "--scale", NULL};
+    "--rules", "--log-level", "--scale", "--rev", "--from", "--to",
+    "--format", "--count", NULL};
 static const char *const flags[] = {"--json", "-h", "--help", NULL};
 
 /* The list's own copy of s (so option names outlive argv parsing), or NULL. */
@@ -165,6 +173,10 @@ int main(int argc, char **argv)
         return kh_cmd_query(&a);
     if (strcmp(a.cmd, "simulate") == 0)
         return kh_cmd_simulate(&a);
+    if (strcmp(a.cmd, "snapshot") == 0)
+        return kh_cmd_snapshot(&a);
+    if (strcmp(a.cmd, "subscribe") == 0)
+        return kh_cmd_subscribe(&a);
     if (strcmp(a.cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return KH_EXIT_OK;

@@ -502,6 +502,7 @@ int kh_codec_outcome_decode(const uint8_t *buf, size_t len, kh_ack_t *o)
 int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf, size_t *len)
 {
     Kaohe__ScorerRequest m;
+    Kaohe__SnapshotPut snap;
     kaohe__scorer_request__init(&m);
     m.tag = r->tag;
     switch (r->kind) {
@@ -517,6 +518,16 @@ int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf, size_t *len)
     case KH_SREQ_PING:
         m.body_case = KAOHE__SCORER_REQUEST__BODY_PING;
         m.ping = 1;
+        break;
+    case KH_SREQ_SNAPSHOT:
+        kaohe__snapshot_put__init(&snap);
+        snap.month = r->snap_month;
+        snap.rev = r->snap_rev;
+        snap.expect_last = r->snap_expect_last;
+        snap.doc.data = (uint8_t *)r->snap_doc;
+        snap.doc.len = r->snap_len;
+        m.body_case = KAOHE__SCORER_REQUEST__BODY_SNAPSHOT;
+        m.snapshot = &snap;
         break;
     default:
         return KH_EINVAL;
@@ -545,6 +556,14 @@ int kh_codec_sreq_decode(const uint8_t *buf, size_t len, kh_scorer_req_t *r)
     case KAOHE__SCORER_REQUEST__BODY_PING:
         r->kind = KH_SREQ_PING;
         return KH_OK;
+    case KAOHE__SCORER_REQUEST__BODY_SNAPSHOT:
+        r->kind = KH_SREQ_SNAPSHOT;
+        r->snap_month = m->snapshot->month;
+        r->snap_rev = m->snapshot->rev;
+        r->snap_expect_last = m->snapshot->expect_last;
+        r->snap_doc = m->snapshot->doc.data;
+        r->snap_len = m->snapshot->doc.len;
+        return KH_OK;
     default:
         kh_codec_sreq_free(r);
         return KH_EPROTO;
@@ -570,6 +589,7 @@ int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf,
     m.outcome = &o;
     m.last_seq = r->last_seq;
     m.closed_through = r->closed_through;
+    m.pubno = r->pubno;
     return pack(&m.base, buf, len);
 }
 
@@ -583,6 +603,7 @@ int kh_codec_sreply_decode(const uint8_t *buf, size_t len,
     r->tag = m->tag;
     r->last_seq = m->last_seq;
     r->closed_through = m->closed_through;
+    r->pubno = m->pubno;
     int rc = outcome_from_pb(m->outcome, &r->outcome);
     kaohe__scorer_reply__free_unpacked(m, NULL);
     return rc;
@@ -661,6 +682,7 @@ int kh_codec_query_encode(const kh_query_t *q, uint8_t **buf, size_t *len)
     m.as_of = (char *)q->as_of;
     m.month = (char *)q->month;
     m.period = (char *)q->period;
+    m.actor = (char *)q->actor;
     return pack(&m.base, buf, len);
 }
 
@@ -671,7 +693,7 @@ int kh_codec_query_decode(const uint8_t *buf, size_t len, kh_query_t *q)
     if (!m)
         return KH_EPROTO;
     int rc = KH_EPROTO;
-    if ((int)m->kind < (int)KH_Q_PING || (int)m->kind > (int)KH_Q_STATUS)
+    if ((int)m->kind < (int)KH_Q_PING || (int)m->kind > (int)KH_Q_PUBLISH)
         goto out;
     q->tag = m->tag;
     q->kind = (kh_query_kind_t)m->kind;
@@ -680,7 +702,8 @@ int kh_codec_query_decode(const uint8_t *buf, size_t len, kh_query_t *q)
         (rc = copy_str(q->item, sizeof q->item, m->item)) ||
         (rc = copy_str(q->as_of, sizeof q->as_of, m->as_of)) ||
         (rc = copy_str(q->month, sizeof q->month, m->month)) ||
-        (rc = copy_str(q->period, sizeof q->period, m->period)))
+        (rc = copy_str(q->period, sizeof q->period, m->period)) ||
+        (rc = copy_str(q->actor, sizeof q->actor, m->actor)))
         goto out;
 out:
     kaohe__query__free_unpacked(m, NULL);

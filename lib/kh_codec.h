@@ -60,7 +60,8 @@ int kh_codec_outcome_decode(const uint8_t *buf, size_t len, kh_ack_t *o);
 typedef enum {
     KH_SREQ_EVENT = 1,
     KH_SREQ_CLOSE = 2,
-    KH_SREQ_PING = 3
+    KH_SREQ_PING = 3,
+    KH_SREQ_SNAPSHOT = 4
 } kh_sreq_kind_t;
 
 typedef struct kh_scorer_req {
@@ -69,6 +70,11 @@ typedef struct kh_scorer_req {
     const uint8_t *event; /* KH_SREQ_EVENT: the encoded event, borrowed */
     size_t event_len;
     kh_day_t close_through; /* KH_SREQ_CLOSE */
+    /* KH_SREQ_SNAPSHOT */
+    uint32_t snap_month, snap_rev;
+    uint64_t snap_expect_last;
+    const uint8_t *snap_doc; /* borrowed */
+    size_t snap_len;
     void *raw_;
 } kh_scorer_req_t;
 
@@ -82,6 +88,7 @@ typedef struct kh_scorer_reply {
     kh_ack_t outcome;
     uint64_t last_seq;
     kh_day_t closed_through;
+    uint64_t pubno;
 } kh_scorer_reply_t;
 
 int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf,
@@ -111,7 +118,8 @@ typedef enum {
     KH_Q_EXPLAIN = 4,
     KH_Q_URBAN = 5,
     KH_Q_CLOSE = 6,
-    KH_Q_STATUS = 7
+    KH_Q_STATUS = 7,
+    KH_Q_PUBLISH = 8
 } kh_query_kind_t;
 
 typedef struct kh_query {
@@ -123,6 +131,7 @@ typedef struct kh_query {
     char as_of[16];
     char month[16];
     char period[16];
+    char actor[64];
 } kh_query_t;
 
 int kh_codec_query_encode(const kh_query_t *q, uint8_t **buf, size_t *len);

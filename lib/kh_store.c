@@ -24,7 +24,7 @@
 
 struct kh_store {
     MDB_env *env;
-    MDB_dbi journal, dedup, station, kase, meta;
+    MDB_dbi journal, dedup, station, kase, meta, snap, snapseq;
     size_t map_size;
     bool readonly;
 };
@@ -104,7 +104,9 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
         (rc = from_mdb(mdb_dbi_open(txn, "dedup", dflags, &st->dedup))) ||
         (rc = from_mdb(mdb_dbi_open(txn, "station", dflags, &st->station))) ||
         (rc = from_mdb(mdb_dbi_open(txn, "case", dflags, &st->kase))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "meta", dflags, &st->meta)))) {
+        (rc = from_mdb(mdb_dbi_open(txn, "meta", dflags, &st->meta))) ||
+        (rc = from_mdb(mdb_dbi_open(txn, "snap", dflags, &st->snap))) ||
+        (rc = from_mdb(mdb_dbi_open(txn, "snapseq", dflags, &st->snapseq)))) {
         mdb_txn_abort(txn);
         goto fail_env;
     }
@@ -503,4 +505,109 @@ int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb,
         txn->err = from_mdb(rc);
     mdb_cursor_close(cur);
     return txn->err;
+}
+
+static void put_u32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *b)
+{
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+
+uint32_t kh_store_snap_latest_rev(kh_txn_t *txn, uint32_t month)
+{
+    if (txn->err)
+        return 0;
+    MDB_cursor *cur;
+    if (mdb_cursor_open(txn->txn, txn->st->snap, &cur))
+        return 0;
+    /* The first key past this month, then one step back. */
+    uint8_t k[8];
+    put_u32(k, month + 1);
+    put_u32(k + 4, 0);
+    MDB_val key = {8, k}, val;
+    int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    rc = rc == 0 ? mdb_cursor_get(cur, &key, &val, MDB_PREV)
+                 : mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    uint32_t rev = 0;
+    if (rc == 0 && key.mv_size == 8 && get_u32(key.mv_data) == month)
+        rev = get_u32((uint8_t *)key.mv_data + 4);
+    mdb_cursor_close(cur);
+    return rev;
+}
+
+int kh_store_snap_by_pubno(kh_txn_t *txn, uint64_t pubno, kh_snap_ref_t *ref)
+{
+    uint8_t k[8];
+    put_u64(k, pubno);
+    MDB_val v;
+    int rc = tget(txn, txn->st->snapseq, k, 8, &v);
+    if (rc)
+        return rc;
+    if (v.mv_size != 8)
+        return KH_ESTORE;
+    ref->month = get_u32(v.mv_data);
+    ref->rev = get_u32((uint8_t *)v.mv_data + 4);
+    ref->pubno = pubno;
+    return KH_OK;
+}
+
+int kh_store_snap_last(kh_txn_t *txn, kh_snap_ref_t *ref, bool *found)
+{
+    uint64_t last = meta_u64(txn, "snap_last");
+    *found = false;
+    if (txn->err || last == 0)
+        return txn->err;
+    int rc = kh_store_snap_by_pubno(txn, last, ref);
+    if (rc == KH_OK)
+        *found = true;
+    return rc;
+}
+
+int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev,
+                      uint64_t expect_last, const char *doc, size_t len,
+                      uint64_t *pubno)
+{
+    if (txn->err)
+        return txn->err;
+    uint64_t last = meta_u64(txn, "snap_last");
+    if (last != expect_last || kh_store_snap_latest_rev(txn, month) + 1 != rev)
+        return KH_ECONFLICT;
+    uint8_t k[8], pk[8];
+    put_u32(k, month);
+    put_u32(k + 4, rev);
+    /* NOOVERWRITE: a published revision is never replaced. */
+    tput(txn, txn->st->snap, k, 8, doc, len, MDB_NOOVERWRITE);
+    put_u64(pk, last + 1);
+    tput(txn, txn->st->snapseq, pk, 8, k, 8, MDB_APPEND);
+    meta_put_u64(txn, "snap_last", last + 1);
+    if (txn->err == KH_OK)
+        *pubno = last + 1;
+    return txn->err;
+}
+
+int kh_store_snap_get(kh_txn_t *txn, uint32_t month, uint32_t rev, char **doc,
+                      size_t *len)
+{
+    uint8_t k[8];
+    put_u32(k, month);
+    put_u32(k + 4, rev);
+    MDB_val v;
+    int rc = tget(txn, txn->st->snap, k, 8, &v);
+    if (rc)
+        return rc;
+    char *d = malloc(v.mv_size + 1);
+    if (!d)
+        return KH_ENOMEM;
+    memcpy(d, v.mv_data, v.mv_size);
+    d[v.mv_size] = '\0';
+    *doc = d;
+    *len = v.mv_size;
+    return KH_OK;
 }

@@ -11,6 +11,13 @@
  *   meta     "last_seq"                  -> u64 BE
  *            "closed_through"            -> i32 BE (biased), absent: none
  *            "stamp:" code               -> u64 BE, last seq touching it
+ *            "snap_last"                 -> u64 BE, last publication number
+ *   snap     month(u32 BE) rev(u32 BE)   -> a published snapshot (canonical JSON)
+ *   snapseq  publication(u64 BE)         -> month(u32 BE) rev(u32 BE)
+ *
+ * Snapshots are immutable: a (month, rev) is written once, by
+ * kh_store_snap_put, and never overwritten; publications are numbered 1, 2,
+ * ... in the order they were made, which is the order of the hash chain.
  *
  * The station and case indexes and the per-station stamps are the
  * incremental aggregates: maintained in the same transaction as the
@@ -97,5 +104,33 @@ typedef int (*kh_store_journal_cb)(uint64_t seq, const uint8_t *pb,
                                    size_t len, void *arg);
 int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb,
                           void *arg);
+
+/* --- month-end snapshots --- */
+
+/* A snapshot's key: the month as year * 12 + (month - 1). */
+typedef struct kh_snap_ref {
+    uint32_t month;
+    uint32_t rev;
+    uint64_t pubno; /* publication number, 1-based */
+} kh_snap_ref_t;
+
+/* The latest revision of a month (0 when never published). */
+uint32_t kh_store_snap_latest_rev(kh_txn_t *txn, uint32_t month);
+/* The last publication (any month); *found false when none. */
+int kh_store_snap_last(kh_txn_t *txn, kh_snap_ref_t *ref, bool *found);
+/*
+ * Stores a new revision: rev must be the month's latest + 1 and the
+ * store's last publication must be expect_last (0: none), else
+ * KH_ECONFLICT (someone published in between). Returns the txn's error.
+ */
+int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev,
+                      uint64_t expect_last, const char *doc, size_t len,
+                      uint64_t *pubno);
+/* A copy of a stored snapshot (malloc'd, NUL-terminated). KH_ENOTFOUND
+ * when absent. */
+int kh_store_snap_get(kh_txn_t *txn, uint32_t month, uint32_t rev, char **doc,
+                      size_t *len);
+/* The publication with number pubno. KH_ENOTFOUND when absent. */
+int kh_store_snap_by_pubno(kh_txn_t *txn, uint64_t pubno, kh_snap_ref_t *ref);
 
 #endif

@@ -173,3 +173,18 @@ int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len,
     }
     return KH_OK;
 }
+
+int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload,
+                  size_t len)
+{
+    const void *data[KH_ZMSG_MAX];
+    size_t lens[KH_ZMSG_MAX];
+    int k = 0;
+    for (int f = 0; f + 1 < req->n; f++, k++) {
+        data[k] = kh_zmsg_data(req, f);
+        lens[k] = kh_zmsg_size(req, f);
+    }
+    data[k] = payload;
+    lens[k++] = len;
+    return kh_zsend_parts(zsock, data, lens, k);
+}

@@ -54,4 +54,9 @@ void kh_zmsg_close(kh_zmsg_t *m);
 int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len,
                    int n);
 
+/* Answers a request received on a ROUTER: every frame of req but the
+ * last (the routing envelope), then payload. KH_OK or KH_ENET. */
+int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload,
+                  size_t len);
+
 #endif

@@ -39,16 +39,7 @@ static void answer(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *o)
     size_t len;
     if (kh_codec_outcome_encode(o, &buf, &len) != KH_OK)
         return;
-    const void *data[KH_ZMSG_MAX];
-    size_t lens[KH_ZMSG_MAX];
-    int k = 0;
-    for (int f = 0; f + 1 < m->n; f++, k++) {
-        data[k] = kh_zmsg_data(m, f);
-        lens[k] = kh_zmsg_size(m, f);
-    }
-    data[k] = buf;
-    lens[k++] = len;
-    kh_zsend_parts(g->front, data, lens, k);
+    kh_zmsg_reply(g->front, m, buf, len);
     free(buf);
 }
 

@@ -31,30 +31,43 @@
 #include "kh_render.h"
 #include "kh_score.h"
 #include "kh_service.h"
+#include "kh_snapshot.h"
 #include "kh_store.h"
 #include "kh_zuv.h"
 
 #define BUDGET 64
 #define AUTO_CLOSE_MS 60000
 
-/* A close the scorer has not answered yet. */
-typedef struct pending_close {
-    uint64_t tag;     /* ours, sent to the scorer */
+/*
+ * A request to the scorer not answered yet. Closes come from `kaohe close`
+ * (a client waits), from the auto_close timer, or start a publication; a
+ * publication then stores its document (OP_PUB_STORE) and answers.
+ */
+typedef enum { OP_CLOSE, OP_PUB_CLOSE, OP_PUB_STORE } op_kind_t;
+
+typedef struct pending {
+    uint64_t tag; /* ours, sent to the scorer */
+    op_kind_t kind;
     uint64_t client_tag;
     uint8_t ident[256];
-    size_t ident_len; /* 0: the timer's own close, nobody to answer */
+    size_t ident_len; /* 0: the timer's own request, nobody to answer */
     kh_day_t through;
-    struct pending_close *next;
-} pending_close_t;
+    kh_period_t month;       /* publications */
+    char actor[64];
+    json_t *doc;             /* OP_PUB_STORE: the document being stored */
+    char *text;              /* its canonical text */
+    int attempts;
+    struct pending *next;
+} pending_t;
 
 typedef struct ranker {
     kh_service_t svc;
     kh_store_t *store;
-    void *router, *scorer;
+    void *router, *scorer, *pub;
     kh_zwatch_t *wrouter, *wscorer;
     uv_timer_t timer;
     uint64_t next_tag;
-    pending_close_t *closes;
+    pending_t *ops;
 } ranker_t;
 
 /* One query's consistent view: a read txn and the events of the stations
@@ -213,7 +226,11 @@ static void reply_json(ranker_t *r, const kh_zmsg_t *m, uint64_t tag, int code,
     json_decref(doc);
 }
 
-static int query_rank(ranker_t *r, view_t *v, json_t **doc)
+/* Every station's scorecard in the view, ranked. cards[i] is station i's;
+ * rows are in rank order. Both arrays are the caller's to free (cards
+ * with kh_scorecard_free). */
+static int score_all(ranker_t *r, view_t *v, kh_scorecard_t ***cards_out,
+                     kh_rank_row_t **rows_out)
 {
     const kh_county_t *c = r->svc.county;
     kh_scorecard_t **cards = calloc(c->nstations, sizeof *cards);
@@ -221,17 +238,408 @@ static int query_rank(ranker_t *r, view_t *v, json_t **doc)
     int rc = (!cards || !rows) ? KH_ENOMEM : KH_OK;
     for (size_t i = 0; i < c->nstations && rc == KH_OK; i++)
         rc = view_score(v, (int)i, &cards[i]);
-    if (rc == KH_OK) {
+    if (rc == KH_OK)
         kh_rank_cards(c, (const kh_scorecard_t *const *)cards, c->nstations, rows);
-        *doc = kh_render_rank_json(c, r->svc.catalog, v->year, rows, c->nstations);
+    *cards_out = cards;
+    *rows_out = rows;
+    return rc;
+}
+
+static void free_cards(kh_scorecard_t **cards, size_t n)
+{
+    for (size_t i = 0; cards && i < n; i++)
+        kh_scorecard_free(&cards[i]);
+    free(cards);
+}
+
+static int query_rank(ranker_t *r, view_t *v, json_t **doc)
+{
+    kh_scorecard_t **cards;
+    kh_rank_row_t *rows;
+    int rc = score_all(r, v, &cards, &rows);
+    if (rc == KH_OK) {
+        *doc = kh_render_rank_json(r->svc.county, r->svc.catalog, v->year, rows,
+                                   r->svc.county->nstations);
         if (!*doc)
             rc = KH_ENOMEM;
     }
-    for (size_t i = 0; cards && i < c->nstations; i++)
-        kh_scorecard_free(&cards[i]);
-    free(cards);
+    free_cards(cards, r->svc.county->nstations);
     free(rows);
     return rc;
+}
+
+/* A station document for a snapshot: the station JSON plus, per item, the
+ * ids of the events behind it (for the revision diffs). */
+static json_t *snapshot_station(ranker_t *r, const kh_scorecard_t *card)
+{
+    json_t *doc = kh_render_station_json(r->svc.county, r->svc.catalog, card);
+    if (!doc)
+        return NULL;
+    size_t i, j;
+    json_t *sec, *it;
+    json_array_foreach(json_object_get(doc, "sections"), i, sec)
+    {
+        json_array_foreach(json_object_get(sec, "items"), j, it)
+        {
+            int idx = kh_catalog_find_item(r->svc.catalog,
+                                           json_string_value(json_object_get(it, "id")));
+            json_t *ids = json_array();
+            for (size_t k = 0; idx >= 0 && k < card->nitems; k++) {
+                if (card->items[k].item != (size_t)idx)
+                    continue;
+                for (size_t e = 0; e < card->items[k].nentries; e++)
+                    for (size_t x = 0; x < card->items[k].entries[e].nevents; x++) {
+                        const char *id = card->items[k].entries[e].events[x];
+                        size_t y, n = json_array_size(ids);
+                        for (y = 0; y < n; y++)
+                            if (strcmp(json_string_value(json_array_get(ids, y)), id) == 0)
+                                break;
+                        if (y == n)
+                            json_array_append_new(ids, json_string(id));
+                    }
+            }
+            json_object_set_new(it, "events", ids);
+        }
+    }
+    return doc;
+}
+
+/*
+ * The content of a month's snapshot (SPEC section 7, snapshot publish):
+ * every station's year-to-date scorecard as of the month's last day, every
+ * effect dated on or before it (a legal review by its call's date), the
+ * ranking, and each station's total as of every month end of the year so
+ * far (for the exports' charts).
+ */
+static int snapshot_content(ranker_t *r, kh_period_t month, json_t **out)
+{
+    const kh_county_t *c = r->svc.county;
+    view_t v;
+    kh_scorecard_t **cards = NULL;
+    kh_rank_row_t *rows = NULL;
+    json_t *doc = json_object(), *stations = json_array(), *monthly = json_object();
+    int rc = (!doc || !stations || !monthly) ? KH_ENOMEM : KH_OK;
+    if (rc == KH_OK && (rc = view_open(&v, r, month.year, kh_period_last(month))) == KH_OK) {
+        rc = score_all(r, &v, &cards, &rows);
+        if (rc == KH_OK) {
+            json_object_set_new(doc, "rank", kh_render_rank_json(c, r->svc.catalog,
+                                                                 month.year, rows,
+                                                                 c->nstations));
+            for (size_t i = 0; i < c->nstations; i++)
+                json_array_append_new(stations, snapshot_station(r, rows[i].card));
+        }
+        free_cards(cards, c->nstations);
+        free(rows);
+        view_close(&v);
+    }
+    for (int m = 0; rc == KH_OK && m <= month.index; m++) {
+        kh_period_t pm = kh_period_nth(KH_PK_MONTH, month.year, m);
+        char label[16];
+        kh_period_format(pm, label);
+        if ((rc = view_open(&v, r, month.year, kh_period_last(pm))) != KH_OK)
+            break;
+        for (size_t i = 0; i < c->nstations && rc == KH_OK; i++) {
+            kh_scorecard_t *card = NULL;
+            if ((rc = view_score(&v, (int)i, &card)) != KH_OK)
+                break;
+            json_t *arr = json_object_get(monthly, c->stations[i].code);
+            if (!arr) {
+                arr = json_array();
+                json_object_set_new(monthly, c->stations[i].code, arr);
+            }
+            json_array_append_new(arr, json_pack("{s:s,s:o}", "month", label, "total",
+                                                 kh_render_amount(card->total)));
+            kh_scorecard_free(&card);
+        }
+        view_close(&v);
+    }
+    if (rc == KH_OK) {
+        char label[16];
+        json_object_set_new(doc, "month", json_string(kh_period_format(month, label)));
+        json_object_set_new(doc, "county", json_string(c->name));
+        json_object_set_new(doc, "year", json_integer(month.year));
+        json_object_set_new(doc, "stations", stations);
+        json_object_set_new(doc, "monthly", monthly);
+        *out = doc;
+        return KH_OK;
+    }
+    json_decref(stations);
+    json_decref(monthly);
+    json_decref(doc);
+    return rc;
+}
+
+/* The month key of the store (kh_store.h). */
+static uint32_t month_key(kh_period_t m)
+{
+    return (uint32_t)(m.year * 12 + m.index);
+}
+
+/* The latest stored revision of a month, parsed; NULL when none. */
+static json_t *latest_snapshot(ranker_t *r, kh_period_t month)
+{
+    kh_txn_t *txn;
+    if (kh_txn_begin(r->store, false, &txn) != KH_OK)
+        return NULL;
+    json_t *doc = NULL;
+    uint32_t rev = kh_store_snap_latest_rev(txn, month_key(month));
+    char *text;
+    size_t len;
+    if (rev && kh_store_snap_get(txn, month_key(month), rev, &text, &len) == KH_OK) {
+        doc = json_loadb(text, len, 0, NULL);
+        free(text);
+    }
+    kh_txn_abort(&txn);
+    return doc;
+}
+
+static void pending_free(pending_t *p)
+{
+    json_decref(p->doc);
+    free(p->text);
+    free(p);
+}
+
+static pending_t *pending_new(ranker_t *r, op_kind_t kind, const uint8_t *ident,
+                              size_t ident_len, uint64_t client_tag)
+{
+    if (ident_len > sizeof((pending_t *)0)->ident)
+        return NULL;
+    pending_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->kind = kind;
+    p->tag = ++r->next_tag;
+    p->client_tag = client_tag;
+    p->ident_len = ident_len;
+    if (ident_len)
+        memcpy(p->ident, ident, ident_len);
+    return p;
+}
+
+/* Sends a request for p to the scorer and files p; on failure frees p
+ * and returns the error. */
+static int pending_send(ranker_t *r, pending_t *p, kh_scorer_req_t *sr)
+{
+    uint8_t *buf;
+    size_t len;
+    sr->tag = p->tag;
+    int rc = kh_codec_sreq_encode(sr, &buf, &len);
+    if (rc == KH_OK) {
+        if (zmq_send(r->scorer, buf, len, ZMQ_DONTWAIT) < 0)
+            rc = KH_ENET;
+        free(buf);
+    }
+    if (rc) {
+        pending_free(p);
+        return rc;
+    }
+    p->next = r->ops;
+    r->ops = p;
+    kh_zwatch_kick(r->wscorer);
+    return KH_OK;
+}
+
+static int send_close(ranker_t *r, pending_t *p)
+{
+    kh_scorer_req_t sr = {.kind = KH_SREQ_CLOSE, .close_through = p->through};
+    return pending_send(r, p, &sr);
+}
+
+/* Answers the client of p (if any) with a document or an error. */
+static void pending_answer(ranker_t *r, pending_t *p, int code, const char *error,
+                           json_t *doc)
+{
+    if (p->ident_len) {
+        char *text = doc ? kh_render_dumps(doc) : NULL;
+        send_reply(r, p->ident, p->ident_len, p->client_tag, code, error, text);
+        free(text);
+    }
+    json_decref(doc);
+}
+
+/* Starts a publication of a month: close it first (SPEC: publish closes
+ * the month and every period ending by then). */
+static int publish_start(ranker_t *r, kh_period_t month, const char *actor,
+                         const uint8_t *ident, size_t ident_len, uint64_t client_tag)
+{
+    pending_t *p = pending_new(r, OP_PUB_CLOSE, ident, ident_len, client_tag);
+    if (!p)
+        return KH_ENOMEM;
+    p->month = month;
+    p->through = kh_period_last(month);
+    snprintf(p->actor, sizeof p->actor, "%s", actor && *actor ? actor : "unknown");
+    return send_close(r, p);
+}
+
+/* The month is closed: freeze its content, and either answer "nothing
+ * changed" or send the new revision to the scorer to store. Takes p. */
+static void publish_freeze(ranker_t *r, pending_t *p)
+{
+    char label[16];
+    kh_period_format(p->month, label);
+    json_t *content = NULL;
+    int rc = snapshot_content(r, p->month, &content);
+    if (rc != KH_OK) {
+        kh_log(KH_LOG_ERROR, "snapshot not computed", "month", label, "cause",
+               kh_strerror(rc), (char *)NULL);
+        pending_answer(r, p, rc, "snapshot not computed", NULL);
+        pending_free(p);
+        return;
+    }
+    json_t *old = latest_snapshot(r, p->month);
+    if (old && kh_snapshot_same_content(old, content)) {
+        pending_answer(r, p, KH_OK, NULL,
+                       json_pack("{s:s,s:O,s:O,s:b}", "month", label, "rev",
+                                 json_object_get(old, "rev"), "hash",
+                                 json_object_get(old, "hash"), "changed", 0));
+        kh_log(KH_LOG_INFO, "snapshot unchanged", "month", label, (char *)NULL);
+        json_decref(old);
+        json_decref(content);
+        pending_free(p);
+        return;
+    }
+    /* the chain's head, which the new revision seals */
+    kh_txn_t *txn = NULL;
+    kh_snap_ref_t last;
+    bool found = false;
+    char *head = NULL;
+    size_t hlen;
+    json_t *prev_hash = json_null();
+    rc = kh_txn_begin(r->store, false, &txn);
+    if (rc == KH_OK && (rc = kh_store_snap_last(txn, &last, &found)) == KH_OK && found &&
+        (rc = kh_store_snap_get(txn, last.month, last.rev, &head, &hlen)) == KH_OK) {
+        json_t *hd = json_loadb(head, hlen, 0, NULL);
+        json_t *h = hd ? json_object_get(hd, "hash") : NULL;
+        prev_hash = h ? json_copy(h) : json_null();
+        json_decref(hd);
+        free(head);
+    }
+    if (txn)
+        kh_txn_abort(&txn);
+    uint32_t rev = old ? (uint32_t)json_integer_value(json_object_get(old, "rev")) + 1 : 1;
+    char now[40];
+    kh_time_format(kh_time_now(), now);
+    json_object_set_new(content, "rev", json_integer(rev));
+    json_object_set_new(content, "prev_hash", prev_hash);
+    json_object_set_new(content, "published_at", json_string(now));
+    json_object_set_new(content, "published_by", json_string(p->actor));
+    json_object_set_new(content, "changes",
+                        old ? kh_snapshot_diff(old, content) : json_array());
+    char hex[KH_SNAPSHOT_HASH_HEX];
+    if (rc == KH_OK)
+        rc = kh_snapshot_hash(content, hex);
+    if (rc == KH_OK)
+        json_object_set_new(content, "hash", json_string(hex));
+    json_decref(old);
+    char *text = rc == KH_OK ? kh_snapshot_canonical(content) : NULL;
+    if (!text) {
+        pending_answer(r, p, rc ? rc : KH_ENOMEM, "snapshot not serialised", NULL);
+        json_decref(content);
+        pending_free(p);
+        return;
+    }
+    p->kind = OP_PUB_STORE;
+    p->doc = content;
+    p->text = text;
+    kh_scorer_req_t sr = {.kind = KH_SREQ_SNAPSHOT,
+                          .snap_month = month_key(p->month),
+                          .snap_rev = rev,
+                          .snap_expect_last = found ? last.pubno : 0,
+                          .snap_doc = (const uint8_t *)text,
+                          .snap_len = strlen(text)};
+    /* pending_send files p under a fresh tag */
+    p->tag = ++r->next_tag;
+    if ((rc = pending_send(r, p, &sr)) != KH_OK)
+        kh_log(KH_LOG_ERROR, "snapshot not sent to the scorer", "month", label,
+               "cause", kh_strerror(rc), (char *)NULL);
+}
+
+static void on_timer(uv_timer_t *h);
+
+/* The scorer stored the revision: publish it to subscribers (a sequence
+ * number first, so they can see a gap) and answer. Takes p. */
+static void publish_done(ranker_t *r, pending_t *p, const kh_scorer_reply_t *rep)
+{
+    char label[16];
+    kh_period_format(p->month, label);
+    if (rep->outcome.status == KH_STATUS_REJECTED && p->attempts < 10) {
+        /* someone published in between: freeze again on the new head */
+        p->attempts++;
+        json_decref(p->doc);
+        free(p->text);
+        p->doc = NULL;
+        p->text = NULL;
+        p->next = NULL;
+        publish_freeze(r, p);
+        return;
+    }
+    if (rep->outcome.status != KH_STATUS_ACCEPTED) {
+        kh_log(KH_LOG_ERROR, "snapshot not stored", "month", label, "cause",
+               rep->outcome.reason, (char *)NULL);
+        pending_answer(r, p, KH_ESTORE, "snapshot not stored", NULL);
+        pending_free(p);
+        return;
+    }
+    uint8_t seq[8];
+    uint64_t pubno = rep->outcome.seq;
+    for (int i = 7; i >= 0; i--, pubno >>= 8)
+        seq[i] = (uint8_t)pubno;
+    zmq_send(r->pub, seq, 8, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send(r->pub, p->text, strlen(p->text), ZMQ_DONTWAIT); /* dropped at HWM */
+    json_t *rev = json_object_get(p->doc, "rev"), *hash = json_object_get(p->doc, "hash");
+    char revs[16], pubs[24];
+    snprintf(revs, sizeof revs, "%lld", (long long)json_integer_value(rev));
+    snprintf(pubs, sizeof pubs, "%llu", (unsigned long long)rep->outcome.seq);
+    kh_log(KH_LOG_INFO, "snapshot published", "month", label, "rev", revs, "hash",
+           json_string_value(hash), "publication", pubs, "by", p->actor, (char *)NULL);
+    pending_answer(r, p, KH_OK, NULL,
+                   json_pack("{s:s,s:O,s:O,s:b}", "month", label, "rev", rev, "hash",
+                             hash, "changed", 1));
+    bool automatic = p->ident_len == 0;
+    pending_free(p);
+    if (automatic)
+        on_timer(&r->timer); /* the next month due, if any */
+}
+
+/* Published months whose figures have changed since (late events): the
+ * latest revision of each published month compared with its content now. */
+static json_t *stale_months(ranker_t *r)
+{
+    json_t *stale = json_array();
+    kh_txn_t *txn;
+    if (!stale || kh_txn_begin(r->store, false, &txn) != KH_OK)
+        return stale;
+    kh_snap_ref_t last;
+    bool found;
+    uint32_t months[64];
+    size_t n = 0;
+    if (kh_store_snap_last(txn, &last, &found) == KH_OK && found) {
+        for (uint64_t pno = last.pubno; pno >= 1 && n < 64; pno--) {
+            kh_snap_ref_t ref;
+            if (kh_store_snap_by_pubno(txn, pno, &ref) != KH_OK)
+                break;
+            size_t k;
+            for (k = 0; k < n && months[k] != ref.month; k++)
+                ;
+            if (k == n)
+                months[n++] = ref.month;
+        }
+    }
+    kh_txn_abort(&txn);
+    for (size_t i = n; i-- > 0;) {
+        kh_period_t m = kh_period_nth(KH_PK_MONTH, (int)(months[i] / 12),
+                                      (int)(months[i] % 12));
+        json_t *old = latest_snapshot(r, m), *now = NULL;
+        if (old && snapshot_content(r, m, &now) == KH_OK &&
+            !kh_snapshot_same_content(old, now)) {
+            char label[16];
+            json_array_append_new(stale, json_string(kh_period_format(m, label)));
+        }
+        json_decref(old);
+        json_decref(now);
+    }
+    return stale;
 }
 
 static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
@@ -256,31 +664,27 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
             reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
             return;
         }
-        pending_close_t *pc = calloc(1, sizeof *pc);
-        kh_scorer_req_t sr = {.tag = ++r->next_tag, .kind = KH_SREQ_CLOSE,
-                              .close_through = kh_period_last(p)};
-        uint8_t *buf;
-        size_t len;
-        if (!pc || kh_zmsg_size(m, 0) > sizeof pc->ident ||
-            kh_codec_sreq_encode(&sr, &buf, &len) != KH_OK) {
-            free(pc);
+        pending_t *op = pending_new(r, OP_CLOSE, kh_zmsg_data(m, 0),
+                                    kh_zmsg_size(m, 0), q->tag);
+        if (!op) {
             reply_json(r, m, q->tag, KH_ENOMEM, "cannot send the close", NULL);
             return;
         }
-        pc->tag = sr.tag;
-        pc->client_tag = q->tag;
-        pc->through = sr.close_through;
-        pc->ident_len = kh_zmsg_size(m, 0);
-        memcpy(pc->ident, kh_zmsg_data(m, 0), pc->ident_len);
-        pc->next = r->closes;
-        r->closes = pc;
-        if (zmq_send(r->scorer, buf, len, ZMQ_DONTWAIT) < 0) {
-            r->closes = pc->next;
-            free(pc);
-            reply_json(r, m, q->tag, KH_ENET, "scorer unreachable", NULL);
+        op->through = kh_period_last(p);
+        if ((rc = send_close(r, op)) != KH_OK)
+            reply_json(r, m, q->tag, rc, "scorer unreachable", NULL);
+        return;
+    }
+    if (q->kind == KH_Q_PUBLISH) {
+        kh_period_t month;
+        if (kh_month_parse(q->month, &month) != KH_OK) {
+            snprintf(msg, sizeof msg, "bad month \"%s\": want YYYY-MM", q->month);
+            reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
+            return;
         }
-        free(buf);
-        kh_zwatch_kick(r->wscorer);
+        if ((rc = publish_start(r, month, q->actor, kh_zmsg_data(m, 0),
+                                kh_zmsg_size(m, 0), q->tag)) != KH_OK)
+            reply_json(r, m, q->tag, rc, "scorer unreachable", NULL);
         return;
     }
     if (q->as_of[0] && kh_day_parse(q->as_of, &as_of) != KH_OK) {
@@ -335,6 +739,8 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
                         v.closed != KH_DAY_NONE ? closed : NULL, "map_size",
                         (json_int_t)kh_store_map_size(r->store), "stations",
                         (int)c->nstations);
+        if (doc)
+            json_object_set_new(doc, "stale_months", stale_months(r));
         break;
     }
     case KH_Q_RANK:
@@ -410,41 +816,76 @@ static void on_scorer(void *zsock, void *arg)
         if (kh_zmsg_recv(zsock, &m) != KH_OK)
             break;
         kh_scorer_reply_t rep;
-        if (m.n == 1 && kh_codec_sreply_decode(kh_zmsg_data(&m, 0),
-                                               kh_zmsg_size(&m, 0), &rep) == KH_OK) {
-            pending_close_t **pp = &r->closes;
-            while (*pp && (*pp)->tag != rep.tag)
-                pp = &(*pp)->next;
-            if (*pp) {
-                pending_close_t *pc = *pp;
-                *pp = pc->next;
-                char day[16] = "", through[16];
-                if (rep.closed_through != KH_DAY_NONE)
-                    kh_day_format(rep.closed_through, day);
-                kh_day_format(pc->through, through);
-                bool ok = rep.outcome.status == KH_STATUS_ACCEPTED;
-                kh_log(ok ? KH_LOG_INFO : KH_LOG_ERROR,
-                       ok ? "periods closed" : "close failed", "through", through,
-                       "closed_through", day, "by",
-                       pc->ident_len ? "command" : "auto_close", (char *)NULL);
-                if (pc->ident_len) {
-                    json_t *doc = ok ? json_pack("{s:s}", "closed_through", day) : NULL;
-                    char *text = doc ? kh_render_dumps(doc) : NULL;
-                    send_reply(r, pc->ident, pc->ident_len, pc->client_tag,
-                               ok ? KH_OK : KH_ESTORE,
-                               ok ? NULL : rep.outcome.reason, text);
-                    free(text);
-                    json_decref(doc);
-                }
-                free(pc);
-            }
+        if (m.n != 1 || kh_codec_sreply_decode(kh_zmsg_data(&m, 0), kh_zmsg_size(&m, 0),
+                                               &rep) != KH_OK) {
+            kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
+            kh_zmsg_close(&m);
+            continue;
         }
         kh_zmsg_close(&m);
+        pending_t **pp = &r->ops;
+        while (*pp && (*pp)->tag != rep.tag)
+            pp = &(*pp)->next;
+        if (!*pp)
+            continue;
+        pending_t *p = *pp;
+        *pp = p->next;
+        p->next = NULL;
+        if (p->kind == OP_PUB_STORE) {
+            publish_done(r, p, &rep);
+            continue;
+        }
+        char day[16] = "", through[16];
+        if (rep.closed_through != KH_DAY_NONE)
+            kh_day_format(rep.closed_through, day);
+        kh_day_format(p->through, through);
+        bool ok = rep.outcome.status == KH_STATUS_ACCEPTED;
+        kh_log(ok ? KH_LOG_INFO : KH_LOG_ERROR, ok ? "periods closed" : "close failed",
+               "through", through, "closed_through", day, "by",
+               p->ident_len ? "command" : "auto_close", (char *)NULL);
+        if (ok && p->kind == OP_PUB_CLOSE) {
+            publish_freeze(r, p);
+            continue;
+        }
+        pending_answer(r, p, ok ? KH_OK : KH_ESTORE, ok ? NULL : rep.outcome.reason,
+                       ok ? json_pack("{s:s}", "closed_through", day) : NULL);
+        pending_free(p);
     }
     kh_zwatch_kick(r->wrouter);
 }
 
-/* policy auto_close: close what grace_days has let pass. */
+/* True while a request of a kind for that day/month is on its way. */
+static bool pending_has(ranker_t *r, op_kind_t kind, kh_day_t through)
+{
+    for (pending_t *p = r->ops; p; p = p->next)
+        if ((p->kind == kind || (kind == OP_PUB_CLOSE && p->kind == OP_PUB_STORE)) &&
+            p->through >= through)
+            return true;
+    return false;
+}
+
+struct first_ev {
+    kh_day_t day;
+    const kh_tz_t *tz;
+};
+
+static int first_event_cb(uint64_t seq, const uint8_t *pb, size_t len, void *arg)
+{
+    struct first_ev *fe = arg;
+    kh_event_t ev;
+    kh_event_init(&ev);
+    if (kh_codec_event_decode(pb, len, &ev) == KH_OK)
+        fe->day = kh_tz_day(fe->tz, ev.time);
+    kh_event_clear(&ev);
+    (void)seq;
+    return 1; /* the first is enough */
+}
+
+/*
+ * policy auto_close: close what grace_days has let pass, and publish the
+ * first revision of every month of this year and the last whose end plus
+ * grace_days has passed (from the month of the first event on).
+ */
 static void on_timer(uv_timer_t *h)
 {
     ranker_t *r = h->data;
@@ -459,31 +900,38 @@ static void on_timer(uv_timer_t *h)
     if (kh_txn_begin(r->store, false, &txn) != KH_OK)
         return;
     kh_day_t closed = kh_store_closed_through(txn);
+    /* the first journaled event's day bounds what is worth publishing */
+    struct first_ev fe = {KH_DAY_NONE, c->tz};
+    kh_store_journal_each(txn, 1, first_event_cb, &fe);
+    kh_day_t first = fe.day;
+    if ((closed == KH_DAY_NONE || closed < through) &&
+        !pending_has(r, OP_CLOSE, through)) {
+        pending_t *p = pending_new(r, OP_CLOSE, NULL, 0, 0);
+        if (p) {
+            p->through = through;
+            send_close(r, p);
+        }
+    }
+    int ty;
+    kh_day_to_civil(today, &ty, NULL, NULL);
+    for (int y = ty - 1; first != KH_DAY_NONE && y <= ty; y++) {
+        for (int mi = 0; mi < 12; mi++) {
+            kh_period_t m = kh_period_nth(KH_PK_MONTH, y, mi);
+            kh_day_t end = kh_period_last(m);
+            if (end > through || end < first)
+                continue;
+            if (kh_store_snap_latest_rev(txn, month_key(m)) > 0)
+                continue;
+            /* One automatic publication at a time, oldest month first, so
+             * the chain runs in calendar order; the next starts when this
+             * one is done (publish_done calls back here). */
+            if (!pending_has(r, OP_PUB_CLOSE, KH_DAY_NONE + 1))
+                publish_start(r, m, "auto_publish", NULL, 0, 0);
+            y = ty + 1;
+            break;
+        }
+    }
     kh_txn_abort(&txn);
-    if (closed != KH_DAY_NONE && closed >= through)
-        return;
-    for (pending_close_t *pc = r->closes; pc; pc = pc->next)
-        if (!pc->ident_len && pc->through >= through)
-            return; /* already asked */
-    pending_close_t *pc = calloc(1, sizeof *pc);
-    kh_scorer_req_t sr = {.tag = ++r->next_tag, .kind = KH_SREQ_CLOSE,
-                          .close_through = through};
-    uint8_t *buf;
-    size_t len;
-    if (!pc || kh_codec_sreq_encode(&sr, &buf, &len) != KH_OK) {
-        free(pc);
-        return;
-    }
-    pc->tag = sr.tag;
-    pc->through = through;
-    pc->next = r->closes;
-    r->closes = pc;
-    if (zmq_send(r->scorer, buf, len, ZMQ_DONTWAIT) < 0) {
-        r->closes = pc->next;
-        free(pc);
-    }
-    free(buf);
-    kh_zwatch_kick(r->wscorer);
 }
 
 static void on_stop(kh_service_t *svc)
@@ -514,7 +962,8 @@ int main(int argc, char **argv)
     }
     r.router = kh_service_socket(&r.svc, ZMQ_ROUTER, "ranker", true);
     r.scorer = kh_service_socket(&r.svc, ZMQ_DEALER, "scorer", false);
-    if (!r.router || !r.scorer ||
+    r.pub = kh_service_socket(&r.svc, ZMQ_PUB, "snapshots", true);
+    if (!r.router || !r.scorer || !r.pub ||
         kh_zwatch_start(r.svc.loop, r.router, on_router, &r, &r.wrouter) ||
         kh_zwatch_start(r.svc.loop, r.scorer, on_scorer, &r, &r.wscorer)) {
         kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
@@ -526,10 +975,11 @@ int main(int argc, char **argv)
     rc = kh_service_run(&r.svc);
     zmq_close(r.router);
     zmq_close(r.scorer);
-    while (r.closes) {
-        pending_close_t *pc = r.closes;
-        r.closes = pc->next;
-        free(pc);
+    zmq_close(r.pub);
+    while (r.ops) {
+        pending_t *p = r.ops;
+        r.ops = p->next;
+        pending_free(p);
     }
     kh_store_close(&r.store);
     kh_service_fini(&r.svc);

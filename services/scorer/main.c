@@ -13,6 +13,9 @@
  * fsync. On MDB_MAP_FULL the whole batch is aborted, the map doubled and
  * the batch applied again: nothing is answered before it is durable.
  *
+ * Month-end snapshots (kh_store.h) are written here too, on the ranker's
+ * request, so that the environment keeps one writer.
+ *
  * Frames: [peer identity][envelope...][ScorerRequest] in; the reply echoes
  * every frame but the last, followed by a ScorerReply.
  */
@@ -80,6 +83,24 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
         case KH_SREQ_PING:
             r->out.status = KH_STATUS_PONG;
             break;
+        case KH_SREQ_SNAPSHOT: {
+            uint64_t pubno = 0;
+            int src = kh_store_snap_put(txn, r->sreq.snap_month, r->sreq.snap_rev,
+                                        r->sreq.snap_expect_last,
+                                        (const char *)r->sreq.snap_doc,
+                                        r->sreq.snap_len, &pubno);
+            if (src == KH_ECONFLICT) {
+                /* published in between: the ranker recomputes */
+                r->out.status = KH_STATUS_REJECTED;
+                snprintf(r->out.reason, sizeof r->out.reason, "%s",
+                         kh_err_name(KH_ECONFLICT));
+            } else {
+                rc = src;
+                r->out.status = KH_STATUS_ACCEPTED;
+                r->out.seq = pubno; /* the publication number */
+            }
+            break;
+        }
         }
     }
     if (rc == KH_OK) {
@@ -137,16 +158,7 @@ static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
         size_t len;
         if (kh_codec_sreply_encode(&rep, &buf, &len) != KH_OK)
             continue;
-        const void *data[KH_ZMSG_MAX];
-        size_t lens[KH_ZMSG_MAX];
-        int k = 0;
-        for (int f = 0; f + 1 < reqs[i].msg.n; f++, k++) {
-            data[k] = kh_zmsg_data(&reqs[i].msg, f);
-            lens[k] = kh_zmsg_size(&reqs[i].msg, f);
-        }
-        data[k] = buf;
-        lens[k++] = len;
-        if (kh_zsend_parts(s->router, data, lens, k) != KH_OK)
+        if (kh_zmsg_reply(s->router, &reqs[i].msg, buf, len) != KH_OK)
             kh_log(KH_LOG_WARN, "reply dropped", "cause",
                    zmq_strerror(zmq_errno()), (char *)NULL);
         free(buf);
