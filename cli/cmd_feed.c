@@ -254,10 +254,12 @@ int kh_cmd_feed(const kh_args_t *a)
                     o.tag >= 1 && o.tag <= f.n) {
                     line_t *l = &f.v[o.tag - 1];
                     if (!l->done && l->sent) {
-                        last_progress = now_ms();
                         if (o.status == KH_STATUS_FAILED) {
-                            l->due_ms = last_progress + l->retry_ms;
+                            /* not decided (scorer down): resend later; this
+                             * is no progress towards the deadline */
+                            l->due_ms = now_ms() + l->retry_ms;
                         } else {
+                            last_progress = now_ms();
                             l->done = true;
                             l->status = o.status;
                             snprintf(l->reason, sizeof l->reason, "%s", o.reason);

@@ -188,6 +188,25 @@ static int copy_file(const char *from, const char *to)
     return KH_OK;
 }
 
+/* True when two files have the same bytes. */
+static bool same_file(const char *a, const char *b)
+{
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    while (same) {
+        int x = fgetc(fa), y = fgetc(fb);
+        if (x != y)
+            same = false;
+        if (x == EOF || y == EOF)
+            break;
+    }
+    if (fa)
+        fclose(fa);
+    if (fb)
+        fclose(fb);
+    return same;
+}
+
 int kh_cmd_up(const kh_args_t *a)
 {
     if (!kh_need_dir(a))
@@ -207,6 +226,14 @@ int kh_cmd_up(const kh_args_t *a)
         if (kh_county_load(&c, county, err, sizeof err))
             return kh_fail("%s: %s", county, err);
         kh_county_free(&c);
+        /* Running services keep the configuration they started with:
+         * swapping it under them would split the CLI from the services. */
+        bool running = false;
+        for (size_t i = 0; i < kh_nservices; i++)
+            running = running || kh_pidfile_alive(dir, kh_services[i]) != 0;
+        if (running && !same_file(county, cfg))
+            return kh_fail("kaohe is running in %s with another county.json: "
+                           "kaohe down first, then kaohe up -c %s", dir, county);
         if (copy_file(county, cfg))
             return kh_fail("cannot install %s as %s", county, cfg);
     } else if (access(cfg, R_OK) != 0) {

@@ -344,18 +344,28 @@ static int get_rev(pctx_t *c)
     return rc;
 }
 
-/* A decimal in 0..100 (a rate or an occupancy), into ev->rate. */
-static int get_percent(pctx_t *c, const char *key)
+/* A decimal in 0..100 (a rate or an occupancy), into ev->rate, with at
+ * most `decimals` decimals (SPEC: a rate's value has one). */
+static int get_percent(pctx_t *c, const char *key, int decimals)
 {
     bool present;
     kh_milli_t v = 0;
     int rc = get_milli(c, key, true, &v, &present);
     if (rc != KH_OK)
         return rc;
-    if (v < 0 || v > KH_MILLI(100))
+    kh_milli_t unit = decimals >= 3 ? 1 : decimals == 2 ? 10 : decimals == 1 ? 100 : 1000;
+    if (v < 0 || v > KH_MILLI(100) || v % unit != 0)
         out_of_range(c);
     c->ev->rate = v;
     return KH_OK;
+}
+
+/* Points are exact to the hundredth (SPEC section 3 prints two decimals):
+ * a finer amount would print one way and rank another. */
+static void check_points_precision(pctx_t *c, kh_milli_t v)
+{
+    if (v % 10 != 0)
+        out_of_range(c);
 }
 
 /* The fields of each type (SPEC section 5). Returns KH_OK or
@@ -440,7 +450,7 @@ static int parse_body(pctx_t *c)
             return rc;
         if (kh_month_parse(s, &ev->month) != KH_OK)
             out_of_range(c);
-        if ((rc = get_percent(c, "rate")))
+        if ((rc = get_percent(c, "rate", 2)))
             return rc;
         break;
 
@@ -489,7 +499,7 @@ static int parse_body(pctx_t *c)
         if ((rc = get_enum(c, "metric", kh_metric_parse, &v)))
             return rc;
         ev->metric = (kh_metric_t)v;
-        rc = get_percent(c, "value");
+        rc = get_percent(c, "value", 1);
         break;
 
     case KH_EV_FINDING:
@@ -511,6 +521,8 @@ static int parse_body(pctx_t *c)
         if ((rc = get_milli(c, "points", false, &ev->points, &present)))
             return rc;
         ev->has_points = present;
+        if (present)
+            check_points_precision(c, ev->points);
         if (present && ev->points < 0)
             out_of_range(c);
         break;
@@ -519,6 +531,7 @@ static int parse_body(pctx_t *c)
         if ((rc = get_ident(c, "item", ev->item, sizeof ev->item)) ||
             (rc = get_milli(c, "points", true, &ev->points, &present)))
             return rc;
+        check_points_precision(c, ev->points);
         if (ev->points < 0)
             out_of_range(c);
         break;

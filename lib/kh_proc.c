@@ -117,5 +117,21 @@ pid_t kh_pidfile_alive(const char *dir, const char *name)
     fclose(f);
     if (!ok || pid <= 0)
         return 0;
-    return kh_proc_running((pid_t)pid) ? (pid_t)pid : 0;
+    if (!kh_proc_running((pid_t)pid))
+        return 0;
+    /* A stale pid file (after a reboot or kill -9) may name a process
+     * that reused the number: only a kaohe service counts. */
+    char cmd[64], argv0[256];
+    snprintf(cmd, sizeof cmd, "/proc/%ld/cmdline", pid);
+    FILE *c = fopen(cmd, "r");
+    if (c) {
+        size_t n = fread(argv0, 1, sizeof argv0 - 1, c);
+        fclose(c);
+        argv0[n] = '\0';
+        const char *base = strrchr(argv0, '/');
+        base = base ? base + 1 : argv0;
+        if (strncmp(base, "kaohe-", 6) != 0)
+            return 0;
+    }
+    return (pid_t)pid;
 }

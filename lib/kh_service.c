@@ -169,6 +169,12 @@ void *kh_service_socket(kh_service_t *svc, int type, const char *name,
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    /* A request to a peer that is down fails at once (EAGAIN) instead of
+     * queueing and being carried out later, after its sender was told it
+     * failed (a close reported failed must not happen afterwards). */
+    int immediate = 1;
+    if (!bind)
+        zmq_setsockopt(s, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
     if (bind) {
         /* A stale socket file from an unclean stop would make bind fail. */
         unlink(ep + 6);

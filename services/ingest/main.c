@@ -65,8 +65,14 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
     kh_event_t ev;
     kh_event_init(&ev);
     int rc = kh_event_parse_json((const char *)s->line, s->len, &ev);
-    if (rc == KH_OK && ev.source != g->role && ev.deferred_range_err == KH_OK)
-        rc = KH_EFORBIDDEN; /* this endpoint serves one role only */
+    /* This endpoint serves one role: an event of another role's type, or
+     * naming another role as its source, is forbidden (which comes before
+     * every later reason, SPEC section 5). An unknown source string the
+     * parser has replaced by the type's own source and marked
+     * out_of_range. */
+    if (rc == KH_OK && (kh_evtype_source(ev.type) != g->role ||
+                        (ev.source != g->role && ev.deferred_range_err == KH_OK)))
+        rc = KH_EFORBIDDEN;
     if (rc == KH_OK) {
         /* The station role's key names its station from issue 5 on; the
          * other roles are checked as the identity they are. */
@@ -92,9 +98,14 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
         const void *data[2] = {kh_zmsg_data(m, 0), buf};
         size_t lens[2] = {kh_zmsg_size(m, 0), len};
         if (kh_zsend_parts(g->back, data, lens, 2) != KH_OK) {
-            /* Scorer queue full: the source will time out and resend. */
-            kh_log(KH_LOG_WARN, "scorer queue full, event not forwarded",
-                   "id", ev.id, (char *)NULL);
+            /* Scorer down or its queue full: not decided, say so; the
+             * source resends later (kaohe feed backs off). */
+            kh_log(KH_LOG_WARN, "scorer unreachable, event not forwarded", "id",
+                   ev.id, (char *)NULL);
+            kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_FAILED};
+            snprintf(o.reason, sizeof o.reason, "scorer_unreachable");
+            snprintf(o.id, sizeof o.id, "%s", ev.id);
+            answer(g, m, &o);
         }
     } else {
         kh_log(KH_LOG_ERROR, "cannot encode event", "id", ev.id, "cause",
@@ -114,7 +125,21 @@ static void on_front(void *zsock, void *arg)
             break;
         kh_submit_t s;
         if (m.n != 2 || m.truncated) {
-            kh_log(KH_LOG_WARN, "dropped message of unexpected shape", (char *)NULL);
+            /* [identity][Submit] is the only shape: answer the sender (its
+             * identity is frame 0) rather than leave it retrying. */
+            kh_log(KH_LOG_WARN, "message of unexpected shape", (char *)NULL);
+            if (m.n >= 1) {
+                kh_ack_t o = {.tag = 0, .status = KH_STATUS_REJECTED};
+                snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(KH_EMALFORMED));
+                uint8_t *buf;
+                size_t len;
+                if (kh_codec_outcome_encode(&o, &buf, &len) == KH_OK) {
+                    const void *data[2] = {kh_zmsg_data(&m, 0), buf};
+                    size_t lens[2] = {kh_zmsg_size(&m, 0), len};
+                    kh_zsend_parts(g->front, data, lens, 2);
+                    free(buf);
+                }
+            }
         } else if (kh_codec_submit_decode(kh_zmsg_data(&m, 1),
                                           kh_zmsg_size(&m, 1), &s) != KH_OK) {
             /* Not even a Submit: answer what we can, with tag 0. */

@@ -13,9 +13,10 @@
  * recomputed for the whole urban group on every query that needs them,
  * never applied as an increment.
  *
- * Automatic closing: with policy auto_close, a timer (at start and every
- * minute) asks the scorer to close every period whose end plus grace_days
- * has passed.
+ * Automatic closing and publishing: with policy auto_close, a timer (at
+ * start, every minute, and whenever the scorer announces a commit on its
+ * PUB socket) asks the scorer to close every period whose end plus
+ * grace_days has passed, and publishes each such month's first revision.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -63,8 +64,8 @@ typedef struct pending {
 typedef struct ranker {
     kh_service_t svc;
     kh_store_t *store;
-    void *router, *scorer, *pub;
-    kh_zwatch_t *wrouter, *wscorer;
+    void *router, *scorer, *pub, *committed;
+    kh_zwatch_t *wrouter, *wscorer, *wcommitted;
     uv_timer_t timer;
     uint64_t next_tag;
     pending_t *ops;
@@ -664,6 +665,17 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
             reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
             return;
         }
+        kh_day_t today = kh_tz_day(c->tz, kh_time_now());
+        if (kh_period_last(p) >= today) {
+            /* Closing is for good (closed_through never moves back): a
+             * period still running, or a typo for a future year, would
+             * deduct shortfalls that are not shortfalls yet. */
+            snprintf(msg, sizeof msg,
+                     "period %s has not ended yet (county time): nothing closed",
+                     q->period);
+            reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
+            return;
+        }
         pending_t *op = pending_new(r, OP_CLOSE, kh_zmsg_data(m, 0),
                                     kh_zmsg_size(m, 0), q->tag);
         if (!op) {
@@ -679,6 +691,13 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
         kh_period_t month;
         if (kh_month_parse(q->month, &month) != KH_OK) {
             snprintf(msg, sizeof msg, "bad month \"%s\": want YYYY-MM", q->month);
+            reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
+            return;
+        }
+        if (kh_period_last(month) >= kh_tz_day(c->tz, kh_time_now())) {
+            snprintf(msg, sizeof msg,
+                     "month %s has not ended yet (county time): nothing published",
+                     q->month);
             reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
             return;
         }
@@ -726,8 +745,10 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
     }
 
     view_t v;
-    if ((rc = view_open(&v, r, year, as_of)) != KH_OK)
+    if ((rc = view_open(&v, r, year, as_of)) != KH_OK) {
+        view_close(&v);
         goto done;
+    }
     kh_scorecard_t *card = NULL;
     switch (q->kind) {
     case KH_Q_STATUS: {
@@ -934,9 +955,28 @@ static void on_timer(uv_timer_t *h)
     kh_txn_abort(&txn);
 }
 
+/* The scorer committed a batch: with auto_close, events may have made a
+ * month worth publishing (or the first events arrived), so look now rather
+ * than at the next tick. */
+static void on_committed(void *zsock, void *arg)
+{
+    ranker_t *r = arg;
+    bool any = false;
+    for (int i = 0; i < BUDGET; i++) {
+        kh_zmsg_t m;
+        if (kh_zmsg_recv(zsock, &m) != KH_OK)
+            break;
+        kh_zmsg_close(&m);
+        any = true;
+    }
+    if (any && r->svc.county->auto_close)
+        on_timer(&r->timer);
+}
+
 static void on_stop(kh_service_t *svc)
 {
     ranker_t *r = svc->data;
+    kh_zwatch_stop(&r->wcommitted);
     kh_zwatch_stop(&r->wrouter);
     kh_zwatch_stop(&r->wscorer);
     uv_timer_stop(&r->timer);
@@ -963,7 +1003,11 @@ int main(int argc, char **argv)
     r.router = kh_service_socket(&r.svc, ZMQ_ROUTER, "ranker", true);
     r.scorer = kh_service_socket(&r.svc, ZMQ_DEALER, "scorer", false);
     r.pub = kh_service_socket(&r.svc, ZMQ_PUB, "snapshots", true);
-    if (!r.router || !r.scorer || !r.pub ||
+    r.committed = kh_service_socket(&r.svc, ZMQ_SUB, "scorer-pub", false);
+    if (r.committed)
+        zmq_setsockopt(r.committed, ZMQ_SUBSCRIBE, "", 0);
+    if (!r.router || !r.scorer || !r.pub || !r.committed ||
+        kh_zwatch_start(r.svc.loop, r.committed, on_committed, &r, &r.wcommitted) ||
         kh_zwatch_start(r.svc.loop, r.router, on_router, &r, &r.wrouter) ||
         kh_zwatch_start(r.svc.loop, r.scorer, on_scorer, &r, &r.wscorer)) {
         kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
@@ -976,6 +1020,7 @@ int main(int argc, char **argv)
     zmq_close(r.router);
     zmq_close(r.scorer);
     zmq_close(r.pub);
+    zmq_close(r.committed);
     while (r.ops) {
         pending_t *p = r.ops;
         r.ops = p->next;

@@ -64,7 +64,7 @@ set -e
 expect_eq "feed with rejections exits 3" "$rc" "3"
 expect_eq "rejection codes in input order" \
     "$(echo "$out" | jq -r '"\(.line) \(.status) \(.reason)"' | tr '\n' ';')" \
-    "1 rejected malformed;2 rejected unknown_type;3 rejected unknown_station;4 rejected bad_time;5 rejected out_of_range;6 rejected conflict;7 rejected forbidden;8 rejected out_of_range;9 rejected malformed;10 rejected out_of_range;11 rejected bad_time;12 rejected malformed;13 rejected too_large;"
+    "1 rejected malformed;2 rejected unknown_type;3 rejected unknown_station;4 rejected bad_time;5 rejected out_of_range;6 rejected conflict;7 rejected forbidden;8 rejected out_of_range;9 rejected malformed;10 rejected out_of_range;11 rejected bad_time;12 rejected malformed;13 rejected out_of_range;14 rejected out_of_range;15 rejected too_large;"
 expect_eq "rejections changed nothing" "$(rank_of 2025)" "$(echo "$expected_2025" | jq -c .)"
 expect_eq "services still serve" "$(kaohe status -d "$D" --json | jq .healthy)" "true"
 echo "all passed"

@@ -43,6 +43,16 @@ echo "$ex" | jq -r '.entries[0].why' | grep -q '0' || fail "why names the counts
 expect_eq "explain X 4.4: January's patrol is behind nothing" \
     "$(echo "$ex" | jq -c '[.entries[] | select(.period=="2025-01")] | length')" "0"
 
+# Closing is for good, so a period that has not ended (a typo for a
+# future year) is refused and nothing changes.
+set +e
+kaohe close 2099 -d "$D" 2>"$TMP/err"
+rc=$?
+set -e
+expect_eq "closing a future period is refused" "$rc" "2"
+grep -q "has not ended yet" "$TMP/err" || fail "the refusal says why"
+expect_eq "and nothing was closed" "$(kaohe status -d "$D" --json | jq -r .closed_through)" "2025-02-28"
+
 # A late event for a closed period changes that period's result.
 kaohe feed "$DATA/late.jsonl" -d "$D" >/dev/null
 expect_eq "late patrol for closed February: X 4.4" "$(item X 4.4 '[.deducted, .pending]')" "[0,20]"
@@ -78,4 +88,27 @@ done
 expect_eq "auto close on $today with grace 0" "$got" "$want"
 # All of 2025 is closed: X's 11 missing months are deducted, nothing pending.
 expect_eq "auto closed 2025: X 4.4" "$(item X 4.4 '[.deducted, .pending]')" "[22,0]"
+
+# Automatic publishing: every month from the first event's (2025-01) to
+# the last one closed gets its first revision, one by one in calendar
+# order, chained.
+last_month=$(date -d "$want" +%Y-%m)
+[ "$(date -d "$want" +%d)" = "15" ] && last_month=$(date -d "$want -1 month" +%Y-%m)
+ly=${last_month%-*}
+lm=$((10#${last_month#*-}))
+count=$(( (ly - 2025) * 12 + lm ))
+deadline=$((SECONDS + 60))
+n=0
+while [ $SECONDS -lt $deadline ]; do
+    n=$(kaohe snapshot list --json -d "$D" | jq length)
+    [ "$n" -ge "$count" ] && break
+    sleep 0.2
+done
+expect_eq "auto published 2025-01..$last_month" "$n" "$count"
+list=$(kaohe snapshot list --json -d "$D")
+expect_eq "auto publications in calendar order" \
+    "$(echo "$list" | jq -c '[.[] | .month] | . == sort')" "true"
+expect_eq "auto publications are first revisions by auto_publish" \
+    "$(echo "$list" | jq -c '[.[] | [.rev, .published_by]] | unique')" '[[1,"auto_publish"]]'
+expect_eq "the chain verifies" "$(kaohe snapshot verify --json -d "$D" | jq .ok)" "true"
 echo "all passed"
