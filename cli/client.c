@@ -22,8 +22,8 @@ static void *ctx(void)
     return g_ctx;
 }
 
-int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req,
-                   size_t len, int timeout_ms, uint8_t **out, size_t *outlen)
+int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req, size_t len,
+                   int timeout_ms, uint8_t **out, size_t *outlen)
 {
     char ep[600];
     if (kh_endpoint(ep, sizeof ep, dir, endpoint))
@@ -61,8 +61,7 @@ out:
     return rc;
 }
 
-int kh_client_query(const char *dir, const kh_query_t *q, int timeout_ms,
-                    kh_reply_t *rep)
+int kh_client_query(const char *dir, const kh_query_t *q, int timeout_ms, kh_reply_t *rep)
 {
     uint8_t *req, *ans;
     size_t len, alen;

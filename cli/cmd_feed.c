@@ -30,21 +30,21 @@
 #include "kh_error.h"
 #include "kh_proc.h"
 
-#define WINDOW 20000
+#define WINDOW         20000
 #define FIRST_RETRY_MS 3000
-#define MAX_RETRY_MS 15000
+#define MAX_RETRY_MS   15000
 
 typedef struct line {
     char *text;
     size_t len;
     long lineno;
-    int role;            /* kh_source_t of the ingest it goes to */
+    int role; /* kh_source_t of the ingest it goes to */
     bool done, sent;
-    int status;          /* kh_status_t once done */
+    int status; /* kh_status_t once done */
     char reason[32];
     char id[KH_ID_MAX + 1];
     bool has_id;
-    int64_t due_ms;      /* resend when unanswered by then */
+    int64_t due_ms; /* resend when unanswered by then */
     int retry_ms;
 } line_t;
 
@@ -133,7 +133,8 @@ int kh_cmd_feed(const kh_args_t *a)
     int as_role = as ? identity_role(as) : -1;
     if (as && as_role == -1)
         return kh_usage_error("--as %s: want dispatch, legal, assessor, admin "
-                              "or station-CODE", as);
+                              "or station-CODE",
+                              as);
     int timeout_s = 60;
     const char *t = kh_args_get(a, "--timeout");
     if (t && (timeout_s = atoi(t)) <= 0)
@@ -288,8 +289,7 @@ int kh_cmd_feed(const kh_args_t *a)
                 zmq_send(socks[l->role], buf, len, 0);
                 free(buf);
             }
-            l->retry_ms = l->retry_ms * 2 > MAX_RETRY_MS ? MAX_RETRY_MS
-                                                         : l->retry_ms * 2;
+            l->retry_ms = l->retry_ms * 2 > MAX_RETRY_MS ? MAX_RETRY_MS : l->retry_ms * 2;
             l->due_ms = now + l->retry_ms;
         }
         if (now - last_progress > (int64_t)timeout_s * 1000) {
@@ -323,13 +323,13 @@ int kh_cmd_feed(const kh_args_t *a)
             free(s);
             json_decref(o);
         } else if (l->done && l->status == KH_STATUS_REJECTED) {
-            printf("line %ld%s%s: rejected (%s)\n", l->lineno,
-                   l->has_id ? " id " : "", l->has_id ? l->id : "", l->reason);
+            printf("line %ld%s%s: rejected (%s)\n", l->lineno, l->has_id ? " id " : "",
+                   l->has_id ? l->id : "", l->reason);
         }
         free(l->text);
     }
     FILE *summary = a->json ? stderr : stdout;
-    fprintf(summary, "accepted %zu, duplicate %zu, rejected %zu", 
+    fprintf(summary, "accepted %zu, duplicate %zu, rejected %zu",
             counts[KH_STATUS_ACCEPTED], counts[KH_STATUS_DUPLICATE],
             counts[KH_STATUS_REJECTED]);
     if (left)

@@ -60,16 +60,13 @@ int kh_cmd_query(const kh_args_t *a)
         want = 1;
     }
     if (a->npos != want)
-        return kh_usage_error("%s takes %d argument%s", cmd, want,
-                              want == 1 ? "" : "s");
+        return kh_usage_error("%s takes %d argument%s", cmd, want, want == 1 ? "" : "s");
     if (q.kind == KH_Q_STATION || q.kind == KH_Q_EXPLAIN)
         if (copy_arg(q.station, sizeof q.station, a->pos[0], "station code"))
             return KH_EXIT_USAGE;
-    if (q.kind == KH_Q_EXPLAIN &&
-        copy_arg(q.item, sizeof q.item, a->pos[1], "item"))
+    if (q.kind == KH_Q_EXPLAIN && copy_arg(q.item, sizeof q.item, a->pos[1], "item"))
         return KH_EXIT_USAGE;
-    if (q.kind == KH_Q_CLOSE &&
-        copy_arg(q.period, sizeof q.period, a->pos[0], "period"))
+    if (q.kind == KH_Q_CLOSE && copy_arg(q.period, sizeof q.period, a->pos[0], "period"))
         return KH_EXIT_USAGE;
     const char *y = kh_args_get(a, "--year");
     if (y && parse_year(y, &q.year))

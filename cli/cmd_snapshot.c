@@ -79,7 +79,7 @@ static int load_rev(kh_store_t *st, kh_period_t m, uint32_t rev, json_t **doc)
  * rank, stations, then the rest). */
 static json_t *ordered(const json_t *doc)
 {
-    static const char *const first[] = {"month", "rev", "hash", "prev_hash",
+    static const char *const first[] = {"month",        "rev",  "hash",    "prev_hash",
                                         "published_at", "rank", "stations"};
     json_t *out = json_object();
     for (size_t i = 0; i < sizeof first / sizeof *first; i++) {
@@ -181,13 +181,13 @@ static int cmd_list(kh_store_t *st, const kh_args_t *a)
             if (!d)
                 continue;
             json_array_append_new(
-                arr, json_pack("{s:I,s:O,s:O,s:O,s:O,s:O,s:I}", "publication",
-                               (json_int_t)p, "month", json_object_get(d, "month"), "rev",
-                               json_object_get(d, "rev"), "hash", json_object_get(d, "hash"),
-                               "published_at", json_object_get(d, "published_at"),
-                               "published_by", json_object_get(d, "published_by"),
-                               "changes", (json_int_t)json_array_size(
-                                              json_object_get(d, "changes"))));
+                arr,
+                json_pack("{s:I,s:O,s:O,s:O,s:O,s:O,s:I}", "publication", (json_int_t)p,
+                          "month", json_object_get(d, "month"), "rev",
+                          json_object_get(d, "rev"), "hash", json_object_get(d, "hash"),
+                          "published_at", json_object_get(d, "published_at"),
+                          "published_by", json_object_get(d, "published_by"), "changes",
+                          (json_int_t)json_array_size(json_object_get(d, "changes"))));
             json_decref(d);
         }
     }
@@ -274,9 +274,9 @@ static int cmd_diff(kh_store_t *st, const kh_args_t *a)
     }
     json_t *changes = kh_snapshot_diff(older, newer);
     if (a->json) {
-        json_t *o = json_pack("{s:s,s:I,s:I,s:o}", "month", a->pos[1], "from",
-                              (json_int_t)from, "to", (json_int_t)nrev, "changes",
-                              changes);
+        json_t *o =
+            json_pack("{s:s,s:I,s:I,s:o}", "month", a->pos[1], "from", (json_int_t)from,
+                      "to", (json_int_t)nrev, "changes", changes);
         print_json(o);
         json_decref(o);
     } else {
@@ -286,8 +286,10 @@ static int cmd_diff(kh_store_t *st, const kh_args_t *a)
         json_t *c;
         json_array_foreach(changes, i, c)
         {
-            char *ov = json_dumps(json_object_get(c, "old"), JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-            char *nv = json_dumps(json_object_get(c, "new"), JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+            char *ov = json_dumps(json_object_get(c, "old"),
+                                  JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+            char *nv = json_dumps(json_object_get(c, "new"),
+                                  JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
             char *ev = json_dumps(json_object_get(c, "events"), JSON_COMPACT);
             const char *item = json_string_value(json_object_get(c, "item"));
             printf("  %-6s %-7s %-10s %s -> %s  events %s\n",
@@ -376,9 +378,9 @@ static int cmd_verify(kh_store_t *st, const kh_args_t *a)
     }
     kh_txn_abort(&txn);
     if (a->json) {
-        json_t *o = json_pack("{s:b,s:I,s:s?,s:s?}", "ok", rc == KH_EXIT_OK,
-                              "publications", (json_int_t)n, "broken",
-                              rc ? where : NULL, "why", rc ? why : NULL);
+        json_t *o =
+            json_pack("{s:b,s:I,s:s?,s:s?}", "ok", rc == KH_EXIT_OK, "publications",
+                      (json_int_t)n, "broken", rc ? where : NULL, "why", rc ? why : NULL);
         print_json(o);
         json_decref(o);
     } else if (rc == KH_EXIT_OK) {
@@ -395,7 +397,8 @@ static int cmd_export(kh_store_t *st, const kh_args_t *a)
     kh_period_t m;
     int bad = 0;
     if (a->npos != 2 || parse_month(a->pos[1], &m))
-        return kh_usage_error("snapshot export YYYY-MM --format json|csv|xlsx|html -o FILE");
+        return kh_usage_error(
+            "snapshot export YYYY-MM --format json|csv|xlsx|html -o FILE");
     const char *fmt = kh_args_get(a, "--format"), *out = kh_args_get(a, "-o");
     kh_export_format_t f;
     if (!fmt || kh_export_format_parse(fmt, &f) != KH_OK)

@@ -32,13 +32,12 @@
 #include "kh_proc.h"
 #include "kh_render.h"
 
-const char *const kh_services[] = {"scorer", "ranker", "ingest-dispatch",
-                                   "ingest-legal", "ingest-station",
-                                   "ingest-assessor"};
+const char *const kh_services[] = {"scorer",       "ranker",         "ingest-dispatch",
+                                   "ingest-legal", "ingest-station", "ingest-assessor"};
 const size_t kh_nservices = sizeof kh_services / sizeof kh_services[0];
 
 #define START_TIMEOUT_MS 15000
-#define STOP_TIMEOUT_MS 10000
+#define STOP_TIMEOUT_MS  10000
 
 static int64_t now_ms(void)
 {
@@ -146,8 +145,7 @@ static pid_t spawn(const char *dir, const char *name, const char *rules,
 }
 
 /* The last non-empty line of a service's log, for a start-up failure. */
-static void last_log_line(const char *dir, const char *name, char *buf,
-                          size_t cap)
+static void last_log_line(const char *dir, const char *name, char *buf, size_t cap)
 {
     char path[PATH_MAX];
     buf[0] = '\0';
@@ -218,8 +216,7 @@ int kh_cmd_up(const kh_args_t *a)
         county = kh_args_get(a, "--county");
     char dir[PATH_MAX], cfg[PATH_MAX], err[512];
     if (kh_datadir_prepare(a->dir) || kh_abspath(dir, sizeof dir, a->dir))
-        return kh_fail("cannot create data directory %s: %s", a->dir,
-                       strerror(errno));
+        return kh_fail("cannot create data directory %s: %s", a->dir, strerror(errno));
     kh_path(cfg, sizeof cfg, dir, NULL, "county", "json");
     if (county) {
         kh_county_t *c = NULL;
@@ -233,7 +230,8 @@ int kh_cmd_up(const kh_args_t *a)
             running = running || kh_pidfile_alive(dir, kh_services[i]) != 0;
         if (running && !same_file(county, cfg))
             return kh_fail("kaohe is running in %s with another county.json: "
-                           "kaohe down first, then kaohe up -c %s", dir, county);
+                           "kaohe down first, then kaohe up -c %s",
+                           dir, county);
         if (copy_file(county, cfg))
             return kh_fail("cannot install %s as %s", county, cfg);
     } else if (access(cfg, R_OK) != 0) {
@@ -273,8 +271,8 @@ int kh_cmd_up(const kh_args_t *a)
                 break;
             if (now_ms() > deadline) {
                 kill(pid, SIGTERM);
-                return kh_fail("%s did not answer within %d s (see %s/log/%s.log)",
-                               name, START_TIMEOUT_MS / 1000, dir, name);
+                return kh_fail("%s did not answer within %d s (see %s/log/%s.log)", name,
+                               START_TIMEOUT_MS / 1000, dir, name);
             }
             sleep_ms(20);
         }
@@ -336,10 +334,9 @@ int kh_cmd_status(const kh_args_t *a)
         bool up = pid && ping(dir, kh_services[i], 2000) == KH_OK;
         int64_t ms = now_ms() - t0;
         all_up = all_up && up;
-        json_array_append_new(
-            svcs, json_pack("{s:s,s:i,s:b,s:o}", "name", kh_services[i], "pid",
-                            (int)pid, "up", up, "ping_ms",
-                            up ? json_integer(ms) : json_null()));
+        json_array_append_new(svcs, json_pack("{s:s,s:i,s:b,s:o}", "name", kh_services[i],
+                                              "pid", (int)pid, "up", up, "ping_ms",
+                                              up ? json_integer(ms) : json_null()));
     }
     json_object_set_new(doc, "services", svcs);
     kh_query_t q = {.tag = 1, .kind = KH_Q_STATUS};

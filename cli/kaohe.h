@@ -12,12 +12,12 @@
 #include "kh_codec.h"
 
 /* Exit statuses (SPEC section 7). */
-#define KH_EXIT_OK 0
-#define KH_EXIT_FAIL 1
-#define KH_EXIT_USAGE 2
+#define KH_EXIT_OK       0
+#define KH_EXIT_FAIL     1
+#define KH_EXIT_USAGE    2
 #define KH_EXIT_REJECTED 3
 
-#define KH_MAX_POS 64
+#define KH_MAX_POS  64
 #define KH_MAX_OPTS 32
 
 /* Arguments after the command: options may stand anywhere. */
@@ -44,8 +44,8 @@ bool kh_need_dir(const kh_args_t *a);
 /* One request/reply round trip over a fresh DEALER to DIR's endpoint
  * NAME, waiting at most timeout_ms. The reply's bytes in *out (malloc'd).
  * KH_OK, KH_ETIMEOUT, KH_ENET. */
-int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req,
-                   size_t len, int timeout_ms, uint8_t **out, size_t *outlen);
+int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req, size_t len,
+                   int timeout_ms, uint8_t **out, size_t *outlen);
 /* A Query to the ranker; *rep owns its strings. */
 int kh_client_query(const char *dir, const kh_query_t *q, int timeout_ms,
                     kh_reply_t *rep);

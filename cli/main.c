@@ -34,7 +34,8 @@ static const char usage_text[] =
     "  snapshot list                every publication, in chain order\n"
     "  snapshot show YYYY-MM [--rev N]\n"
     "  snapshot diff YYYY-MM [--from A] [--to B]\n"
-    "  snapshot verify              recompute every hash and the chain (exit 1 if broken)\n"
+    "  snapshot verify              recompute every hash and the chain (exit 1 if "
+    "broken)\n"
     "  snapshot export YYYY-MM --format json|csv|xlsx|html -o FILE [--rev N]\n"
     "  subscribe [--count N]        print snapshots as they are published\n"
     "\n"
@@ -43,10 +44,10 @@ static const char usage_text[] =
 
 /* Options that take a value; everything else starting with - is a flag. */
 static const char *const valued[] = {
-    "-d", "--data", "-c", "--county", "--year", "--as-of", "--month",
-    "--as", "--timeout", "--seed", "--months", "--stations", "-o",
-    "--rules", "--log-level", "--scale", "--rev", "--from", "--to",
-    "--format", "--count", NULL};
+    "-d",      "--data",   "-c",          "--county", "--year",   "--as-of",
+    "--month", "--as",     "--timeout",   "--seed",   "--months", "--stations",
+    "-o",      "--rules",  "--log-level", "--scale",  "--rev",    "--from",
+    "--to",    "--format", "--count",     NULL};
 static const char *const flags[] = {"--json", "-h", "--help", NULL};
 
 /* The list's own copy of s (so option names outlive argv parsing), or NULL. */
@@ -145,8 +146,9 @@ int main(int argc, char **argv)
         }
     }
     if (kh_args_flag(&a, "-h") || kh_args_flag(&a, "--help") || !a.cmd) {
-        fputs(usage_text, a.cmd || kh_args_flag(&a, "-h") ||
-                                  kh_args_flag(&a, "--help") ? stdout : stderr);
+        fputs(usage_text, a.cmd || kh_args_flag(&a, "-h") || kh_args_flag(&a, "--help")
+                              ? stdout
+                              : stderr);
         return a.cmd || kh_args_flag(&a, "-h") || kh_args_flag(&a, "--help")
                    ? KH_EXIT_OK
                    : KH_EXIT_USAGE;

@@ -59,8 +59,7 @@ static int period_from_pb(const Kaohe__Period *pb, kh_period_kind_t want,
                           kh_period_t *out)
 {
     if (!pb || pb->kind != (int32_t)want || pb->index < 0 ||
-        pb->index >= kh_period_count(want) || pb->year < 1 ||
-        pb->year > 9999)
+        pb->index >= kh_period_count(want) || pb->year < 1 || pb->year > 9999)
         return KH_EPROTO;
     out->kind = want;
     out->year = pb->year;
@@ -253,8 +252,7 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
     case KAOHE__EVENT__BODY_LEGAL_REVIEW:
         if (ev->type != KH_EV_LEGAL_REVIEW)
             return KH_EPROTO;
-        if ((rc = copy_str(ev->case_id, sizeof ev->case_id,
-                           m->legal_review->case_id)))
+        if ((rc = copy_str(ev->case_id, sizeof ev->case_id, m->legal_review->case_id)))
             return rc;
         if ((v = enum_in(m->legal_review->outcome, KH_OUT_COUNT)) < 0)
             return KH_EPROTO;
@@ -265,8 +263,7 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
     case KAOHE__EVENT__BODY_PLACE:
         if (ev->type != KH_EV_PLACE)
             return KH_EPROTO;
-        if ((rc = copy_str(ev->place_id, sizeof ev->place_id,
-                           m->place->place_id)))
+        if ((rc = copy_str(ev->place_id, sizeof ev->place_id, m->place->place_id)))
             return rc;
         if ((v = enum_in(m->place->category, KH_CAT_COUNT)) < 0)
             return KH_EPROTO;
@@ -281,8 +278,7 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
     case KAOHE__EVENT__BODY_INSPECTION:
         if (ev->type != KH_EV_INSPECTION)
             return KH_EPROTO;
-        if ((rc = copy_str(ev->place_id, sizeof ev->place_id,
-                           m->inspection->place_id)))
+        if ((rc = copy_str(ev->place_id, sizeof ev->place_id, m->inspection->place_id)))
             return rc;
         if ((v = enum_in(m->inspection->kind, KH_INSP_COUNT)) < 0)
             return KH_EPROTO;
@@ -292,19 +288,16 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
     case KAOHE__EVENT__BODY_OCCUPANCY:
         if (ev->type != KH_EV_OCCUPANCY)
             return KH_EPROTO;
-        if ((rc = copy_str(ev->place_id, sizeof ev->place_id,
-                           m->occupancy->place_id)))
+        if ((rc = copy_str(ev->place_id, sizeof ev->place_id, m->occupancy->place_id)))
             return rc;
-        if ((rc = period_from_pb(m->occupancy->month, KH_PK_MONTH,
-                                 &ev->month)))
+        if ((rc = period_from_pb(m->occupancy->month, KH_PK_MONTH, &ev->month)))
             return rc;
         ev->rate = m->occupancy->rate_milli;
         break;
     case KAOHE__EVENT__BODY_PATROL:
         if (ev->type != KH_EV_PATROL)
             return KH_EPROTO;
-        if ((rc = copy_str(ev->patrol_id, sizeof ev->patrol_id,
-                           m->patrol->patrol_id)))
+        if ((rc = copy_str(ev->patrol_id, sizeof ev->patrol_id, m->patrol->patrol_id)))
             return rc;
         if ((v = enum_in(m->patrol->kind, KH_PATROL_COUNT)) < 0)
             return KH_EPROTO;
@@ -339,8 +332,7 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
     case KAOHE__EVENT__BODY_PATROL_PLAN:
         if (ev->type != KH_EV_PATROL_PLAN)
             return KH_EPROTO;
-        if ((rc = period_from_pb(m->patrol_plan->quarter, KH_PK_QUARTER,
-                                 &ev->quarter)))
+        if ((rc = period_from_pb(m->patrol_plan->quarter, KH_PK_QUARTER, &ev->quarter)))
             return rc;
         ev->zones = m->patrol_plan->zones;
         ev->routes = m->patrol_plan->routes;
@@ -360,10 +352,8 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
         if (ev->type != KH_EV_FINDING)
             return KH_EPROTO;
         if ((rc = copy_str(ev->item, sizeof ev->item, m->finding->item)) ||
-            (rc = copy_str(ev->defect, sizeof ev->defect,
-                           m->finding->defect)) ||
-            (rc = copy_str(ev->place_id, sizeof ev->place_id,
-                           m->finding->place_id)))
+            (rc = copy_str(ev->defect, sizeof ev->defect, m->finding->defect)) ||
+            (rc = copy_str(ev->place_id, sizeof ev->place_id, m->finding->place_id)))
             return rc;
         ev->count = m->finding->count;
         ev->has_points = m->finding->has_points;
@@ -408,8 +398,8 @@ out:
     return rc;
 }
 
-int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len,
-                           bool ping, uint8_t **buf, size_t *blen)
+int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len, bool ping,
+                           uint8_t **buf, size_t *blen)
 {
     Kaohe__Submit m;
     kaohe__submit__init(&m);
@@ -471,7 +461,8 @@ static void outcome_to_pb(Kaohe__Outcome *m, const kh_ack_t *o)
 static int outcome_from_pb(const Kaohe__Outcome *m, kh_ack_t *o)
 {
     memset(o, 0, sizeof *o);
-    if (!m || (int)m->status < (int)KH_STATUS_ACCEPTED || (int)m->status > (int)KH_STATUS_FAILED)
+    if (!m || (int)m->status < (int)KH_STATUS_ACCEPTED ||
+        (int)m->status > (int)KH_STATUS_FAILED)
         return KH_EPROTO;
     o->tag = m->tag;
     o->status = (kh_status_t)m->status;
@@ -578,8 +569,7 @@ void kh_codec_sreq_free(kh_scorer_req_t *r)
     }
 }
 
-int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf,
-                           size_t *len)
+int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf, size_t *len)
 {
     Kaohe__ScorerReply m;
     Kaohe__Outcome o;
@@ -593,8 +583,7 @@ int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf,
     return pack(&m.base, buf, len);
 }
 
-int kh_codec_sreply_decode(const uint8_t *buf, size_t len,
-                           kh_scorer_reply_t *r)
+int kh_codec_sreply_decode(const uint8_t *buf, size_t len, kh_scorer_reply_t *r)
 {
     Kaohe__ScorerReply *m = kaohe__scorer_reply__unpack(NULL, len, buf);
     if (!m)
@@ -609,8 +598,7 @@ int kh_codec_sreply_decode(const uint8_t *buf, size_t len,
     return rc;
 }
 
-int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf,
-                              size_t *len)
+int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf, size_t *len)
 {
     Kaohe__Committed m;
     kaohe__committed__init(&m);
@@ -632,8 +620,7 @@ int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf,
     return rc;
 }
 
-int kh_codec_committed_decode(const uint8_t *buf, size_t len,
-                              kh_committed_t *c)
+int kh_codec_committed_decode(const uint8_t *buf, size_t len, kh_committed_t *c)
 {
     memset(c, 0, sizeof *c);
     Kaohe__Committed *m = kaohe__committed__unpack(NULL, len, buf);
@@ -651,8 +638,7 @@ int kh_codec_committed_decode(const uint8_t *buf, size_t len,
         }
         c->nstations = m->n_stations;
         for (size_t i = 0; i < m->n_stations && rc == KH_OK; i++)
-            rc = copy_str(c->stations[i], sizeof c->stations[i],
-                          m->stations[i]);
+            rc = copy_str(c->stations[i], sizeof c->stations[i], m->stations[i]);
     }
 out:
     kaohe__committed__free_unpacked(m, NULL);

@@ -30,8 +30,8 @@ typedef struct kh_submit {
     void *raw_; /* the decoded message, freed by kh_codec_submit_free */
 } kh_submit_t;
 
-int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len,
-                           bool ping, uint8_t **buf, size_t *blen);
+int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len, bool ping,
+                           uint8_t **buf, size_t *blen);
 int kh_codec_submit_decode(const uint8_t *buf, size_t len, kh_submit_t *out);
 void kh_codec_submit_free(kh_submit_t *s);
 
@@ -48,13 +48,12 @@ const char *kh_status_name(kh_status_t s); /* "accepted", ... */
 typedef struct kh_ack {
     uint64_t tag;
     kh_status_t status;
-    char reason[32];          /* a kh_err_name() when rejected or failed */
+    char reason[32]; /* a kh_err_name() when rejected or failed */
     char id[KH_ID_MAX + 1];
     uint64_t seq;
 } kh_ack_t;
 
-int kh_codec_outcome_encode(const kh_ack_t *o, uint8_t **buf,
-                            size_t *len);
+int kh_codec_outcome_encode(const kh_ack_t *o, uint8_t **buf, size_t *len);
 int kh_codec_outcome_decode(const uint8_t *buf, size_t len, kh_ack_t *o);
 
 typedef enum {
@@ -78,8 +77,7 @@ typedef struct kh_scorer_req {
     void *raw_;
 } kh_scorer_req_t;
 
-int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf,
-                         size_t *len);
+int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf, size_t *len);
 int kh_codec_sreq_decode(const uint8_t *buf, size_t len, kh_scorer_req_t *r);
 void kh_codec_sreq_free(kh_scorer_req_t *r);
 
@@ -91,10 +89,8 @@ typedef struct kh_scorer_reply {
     uint64_t pubno;
 } kh_scorer_reply_t;
 
-int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf,
-                           size_t *len);
-int kh_codec_sreply_decode(const uint8_t *buf, size_t len,
-                           kh_scorer_reply_t *r);
+int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf, size_t *len);
+int kh_codec_sreply_decode(const uint8_t *buf, size_t len, kh_scorer_reply_t *r);
 
 typedef struct kh_committed {
     uint64_t seq;
@@ -104,11 +100,9 @@ typedef struct kh_committed {
     size_t nstations;
 } kh_committed_t;
 
-int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf,
-                              size_t *len);
+int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf, size_t *len);
 /* Allocates c->stations; free with kh_codec_committed_free. */
-int kh_codec_committed_decode(const uint8_t *buf, size_t len,
-                              kh_committed_t *c);
+int kh_codec_committed_decode(const uint8_t *buf, size_t len, kh_committed_t *c);
 void kh_codec_committed_free(kh_committed_t *c);
 
 typedef enum {

@@ -31,11 +31,11 @@ typedef struct kh_county {
     /* policy */
     char timezone[64];
     kh_tz_t *tz;
-    int grace_days;           /* >= 0, default 5 */
-    bool auto_close;          /* default true */
-    int required_patrols[4];  /* by class 1..3 (index 0 unused); defaults 8, 6, 4 */
+    int grace_days;          /* >= 0, default 5 */
+    bool auto_close;         /* default true */
+    int required_patrols[4]; /* by class 1..3 (index 0 unused); defaults 8, 6, 4 */
     bool three_class[KH_CASE_COUNT]; /* policy three_class_kinds */
-    bool has_bonus_cap;       /* false: no cap (null or absent) */
+    bool has_bonus_cap;              /* false: no cap (null or absent) */
     kh_milli_t bonus_cap;
 } kh_county_t;
 
@@ -44,10 +44,9 @@ typedef struct kh_county {
  * fuzzer). On error returns KH_ECONFIG (or KH_EIO, KH_ENOMEM) and writes a
  * message naming the field into err (errlen bytes, may be 0).
  */
-int kh_county_load(kh_county_t **out, const char *path, char *err,
-                   size_t errlen);
-int kh_county_load_mem(kh_county_t **out, const char *text, size_t len,
-                       char *err, size_t errlen);
+int kh_county_load(kh_county_t **out, const char *path, char *err, size_t errlen);
+int kh_county_load_mem(kh_county_t **out, const char *text, size_t len, char *err,
+                       size_t errlen);
 void kh_county_free(kh_county_t **self_p);
 
 /* Index of a station by code, or -1. */

@@ -11,8 +11,8 @@ const char *kh_err_name(int err)
     switch (err) {
     case KH_OK:
         return "ok";
-#define XX(name, code, str, msg)                                               \
-    case KH_E##name:                                                           \
+#define XX(name, code, str, msg)                                                         \
+    case KH_E##name:                                                                     \
         return str;
         KH_ERRNO_MAP(XX)
 #undef XX
@@ -26,8 +26,8 @@ const char *kh_strerror(int err)
     switch (err) {
     case KH_OK:
         return "success";
-#define XX(name, code, str, msg)                                               \
-    case KH_E##name:                                                           \
+#define XX(name, code, str, msg)                                                         \
+    case KH_E##name:                                                                     \
         return msg;
         KH_ERRNO_MAP(XX)
 #undef XX
@@ -38,8 +38,8 @@ const char *kh_strerror(int err)
 
 int kh_err_from_name(const char *name)
 {
-#define XX(nm, code, str, msg)                                                 \
-    if (strcmp(name, str) == 0)                                                \
+#define XX(nm, code, str, msg)                                                           \
+    if (strcmp(name, str) == 0)                                                          \
         return KH_E##nm;
     KH_ERRNO_MAP(XX)
 #undef XX

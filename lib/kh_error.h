@@ -13,25 +13,25 @@
 #ifndef KH_ERROR_H
 #define KH_ERROR_H
 
-#define KH_ERRNO_MAP(XX)                                                       \
-    XX(MALFORMED, -1, "malformed", "missing field or wrong JSON type")        \
-    XX(UNKNOWN_TYPE, -2, "unknown_type", "unknown event type")                \
-    XX(UNKNOWN_STATION, -3, "unknown_station", "station not in the county")   \
-    XX(FORBIDDEN, -4, "forbidden", "sender may not send this event")          \
-    XX(BAD_TIME, -5, "bad_time", "time unparseable or over 24 h ahead")       \
-    XX(OUT_OF_RANGE, -6, "out_of_range", "value outside its allowed set")     \
-    XX(CONFLICT, -7, "conflict", "id already used with other content")        \
-    XX(TOO_LARGE, -8, "too_large", "event over 64 KiB")                       \
-    XX(NOMEM, -20, "nomem", "out of memory")                                  \
-    XX(IO, -21, "io", "input/output error")                                   \
-    XX(STORE, -22, "store", "storage error")                                  \
-    XX(MAP_FULL, -23, "map_full", "storage map full")                         \
-    XX(NOTFOUND, -24, "not_found", "not found")                               \
-    XX(CONFIG, -25, "config", "invalid configuration")                        \
-    XX(PROTO, -26, "proto", "invalid wire message")                           \
-    XX(NET, -27, "net", "messaging error")                                    \
-    XX(TIMEOUT, -28, "timeout", "timed out")                                  \
-    XX(INVAL, -29, "inval", "invalid argument")                               \
+#define KH_ERRNO_MAP(XX)                                                                 \
+    XX(MALFORMED, -1, "malformed", "missing field or wrong JSON type")                   \
+    XX(UNKNOWN_TYPE, -2, "unknown_type", "unknown event type")                           \
+    XX(UNKNOWN_STATION, -3, "unknown_station", "station not in the county")              \
+    XX(FORBIDDEN, -4, "forbidden", "sender may not send this event")                     \
+    XX(BAD_TIME, -5, "bad_time", "time unparseable or over 24 h ahead")                  \
+    XX(OUT_OF_RANGE, -6, "out_of_range", "value outside its allowed set")                \
+    XX(CONFLICT, -7, "conflict", "id already used with other content")                   \
+    XX(TOO_LARGE, -8, "too_large", "event over 64 KiB")                                  \
+    XX(NOMEM, -20, "nomem", "out of memory")                                             \
+    XX(IO, -21, "io", "input/output error")                                              \
+    XX(STORE, -22, "store", "storage error")                                             \
+    XX(MAP_FULL, -23, "map_full", "storage map full")                                    \
+    XX(NOTFOUND, -24, "not_found", "not found")                                          \
+    XX(CONFIG, -25, "config", "invalid configuration")                                   \
+    XX(PROTO, -26, "proto", "invalid wire message")                                      \
+    XX(NET, -27, "net", "messaging error")                                               \
+    XX(TIMEOUT, -28, "timeout", "timed out")                                             \
+    XX(INVAL, -29, "inval", "invalid argument")                                          \
     XX(RANGE, -30, "range", "result out of range")
 
 typedef enum {

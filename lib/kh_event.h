@@ -28,73 +28,97 @@
 #include "kh_time.h"
 
 #define KH_EVENT_MAX_BYTES 65536 /* a longer line is too_large */
-#define KH_ID_MAX 64             /* ids: 1..64 bytes */
-#define KH_CODE_MAX 32           /* station codes */
-#define KH_ITEM_MAX 15           /* rule ids like "4.6.2" or "1.1.2a" */
-#define KH_DEFECT_MAX 31         /* defect codes */
+#define KH_ID_MAX          64    /* ids: 1..64 bytes */
+#define KH_CODE_MAX        32    /* station codes */
+#define KH_ITEM_MAX        15    /* rule ids like "4.6.2" or "1.1.2a" */
+#define KH_DEFECT_MAX      31    /* defect codes */
 
 /* Each enum: X(C name, JSON name). Index 0.. in table order. */
-#define KH_SOURCE_MAP(X)                                                       \
-    X(DISPATCH, "dispatch") X(LEGAL, "legal") X(STATION, "station")            \
-        X(ASSESSOR, "assessor")
+/* clang-format off */
+#define KH_SOURCE_MAP(X) \
+    X(DISPATCH, "dispatch") \
+    X(LEGAL, "legal") \
+    X(STATION, "station") \
+    X(ASSESSOR, "assessor")
 
-#define KH_EVTYPE_MAP(X)                                                       \
-    X(CALL, "call") X(LEGAL_REVIEW, "legal_review") X(PLACE, "place")          \
-        X(INSPECTION, "inspection") X(OCCUPANCY, "occupancy")                  \
-            X(PATROL, "patrol") X(NOTICE, "notice") X(EDUCATION, "education")  \
-                X(MEETING, "meeting") X(TRAINING, "training")                  \
-                    X(CAMPAIGN, "campaign") X(PATROL_PLAN, "patrol_plan")      \
-                        X(RATE, "rate") X(FINDING, "finding")                  \
-                            X(SELF_SCORE, "self_score")
+#define KH_EVTYPE_MAP(X) \
+    X(CALL, "call") \
+    X(LEGAL_REVIEW, "legal_review") \
+    X(PLACE, "place") \
+    X(INSPECTION, "inspection") \
+    X(OCCUPANCY, "occupancy") \
+    X(PATROL, "patrol") \
+    X(NOTICE, "notice") \
+    X(EDUCATION, "education") \
+    X(MEETING, "meeting") \
+    X(TRAINING, "training") \
+    X(CAMPAIGN, "campaign") \
+    X(PATROL_PLAN, "patrol_plan") \
+    X(RATE, "rate") \
+    X(FINDING, "finding") \
+    X(SELF_SCORE, "self_score")
 
 /* Case kinds; the first seven are the five kinds of 5.2.3. */
-#define KH_CASE_KIND_MAP(X)                                                    \
-    X(PUBLIC_FACILITY_THEFT, "public_facility_theft")                          \
-    X(PICKPOCKET, "pickpocket") X(ROBBERY, "robbery")                          \
-        X(SNATCHING, "snatching") X(MOTORCYCLE_THEFT, "motorcycle_theft")      \
-            X(EBIKE_THEFT, "ebike_theft") X(CAR_THEFT, "car_theft")            \
-                X(BURGLARY, "burglary") X(OTHER, "other")
+#define KH_CASE_KIND_MAP(X) \
+    X(PUBLIC_FACILITY_THEFT, "public_facility_theft") \
+    X(PICKPOCKET, "pickpocket") \
+    X(ROBBERY, "robbery") \
+    X(SNATCHING, "snatching") \
+    X(MOTORCYCLE_THEFT, "motorcycle_theft") \
+    X(EBIKE_THEFT, "ebike_theft") \
+    X(CAR_THEFT, "car_theft") \
+    X(BURGLARY, "burglary") \
+    X(OTHER, "other")
 
-#define KH_LOCATION_MAP(X)                                                     \
-    X(STREET, "street") X(SHOP, "shop") X(MARKET, "market")                    \
-        X(CLOSED_COMMUNITY, "closed_community")                                \
-            X(UNIT_INTERIOR, "unit_interior") X(OTHER, "other")
+#define KH_LOCATION_MAP(X) \
+    X(STREET, "street") \
+    X(SHOP, "shop") \
+    X(MARKET, "market") \
+    X(CLOSED_COMMUNITY, "closed_community") \
+    X(UNIT_INTERIOR, "unit_interior") \
+    X(OTHER, "other")
 
-#define KH_OUTCOME_MAP(X)                                                      \
-    X(CAUGHT_IN_ACT, "caught_in_act")                                          \
-    X(SUSPECTS_ARRESTED, "suspects_arrested") X(REVOKED, "revoked")
+#define KH_OUTCOME_MAP(X) \
+    X(CAUGHT_IN_ACT, "caught_in_act") \
+    X(SUSPECTS_ARRESTED, "suspects_arrested") \
+    X(REVOKED, "revoked")
 
-#define KH_CATEGORY_MAP(X)                                                     \
-    X(SPECIAL_INDUSTRY, "special_industry") X(HOTEL, "hotel")                  \
-        X(FILING_INDUSTRY, "filing_industry") X(KEY_INDUSTRY, "key_industry")  \
-            X(ENTERTAINMENT, "entertainment")                                  \
-                X(DANGEROUS_GOODS, "dangerous_goods")                          \
-                    X(INTERNAL_UNIT, "internal_unit")                          \
-                        X(CLOSED_COMMUNITY, "closed_community")
+#define KH_CATEGORY_MAP(X) \
+    X(SPECIAL_INDUSTRY, "special_industry") \
+    X(HOTEL, "hotel") \
+    X(FILING_INDUSTRY, "filing_industry") \
+    X(KEY_INDUSTRY, "key_industry") \
+    X(ENTERTAINMENT, "entertainment") \
+    X(DANGEROUS_GOODS, "dangerous_goods") \
+    X(INTERNAL_UNIT, "internal_unit") \
+    X(CLOSED_COMMUNITY, "closed_community")
 
-#define KH_INSPECTION_KIND_MAP(X) X(SAFETY, "safety") X(ONSITE, "onsite")
+#define KH_INSPECTION_KIND_MAP(X) \
+    X(SAFETY, "safety") \
+    X(ONSITE, "onsite")
 
-#define KH_PATROL_KIND_MAP(X)                                                  \
-    X(RESIDENT, "resident") X(TEAM, "team") X(PREVENTION, "prevention")
+#define KH_PATROL_KIND_MAP(X) \
+    X(RESIDENT, "resident") \
+    X(TEAM, "team") \
+    X(PREVENTION, "prevention")
 
-#define KH_METRIC_MAP(X)                                                       \
-    X(HOTEL_SYSTEM_COVERAGE, "hotel_system_coverage")                          \
-    X(COMMUNITY_INSTALL_RATE, "community_install_rate")                        \
+#define KH_METRIC_MAP(X) \
+    X(HOTEL_SYSTEM_COVERAGE, "hotel_system_coverage") \
+    X(COMMUNITY_INSTALL_RATE, "community_install_rate") \
     X(UNIT_INSTALL_RATE, "unit_install_rate")
+/* clang-format on */
 
 #define KH__ENUM_ITEM(prefix, c, s) prefix##c,
-#define KH_DECLARE_ENUM(tname, prefix, MAP)                                    \
-    typedef enum {                                                             \
-        MAP(KH__ENUM_X_##prefix) prefix##_COUNT                               \
-    } tname
+#define KH_DECLARE_ENUM(tname, prefix, MAP)                                              \
+    typedef enum { MAP(KH__ENUM_X_##prefix) prefix##_COUNT } tname
 
-#define KH__ENUM_X_KH_SRC(c, s) KH_SRC_##c,
-#define KH__ENUM_X_KH_EV(c, s) KH_EV_##c,
-#define KH__ENUM_X_KH_CASE(c, s) KH_CASE_##c,
-#define KH__ENUM_X_KH_LOC(c, s) KH_LOC_##c,
-#define KH__ENUM_X_KH_OUT(c, s) KH_OUT_##c,
-#define KH__ENUM_X_KH_CAT(c, s) KH_CAT_##c,
-#define KH__ENUM_X_KH_INSP(c, s) KH_INSP_##c,
+#define KH__ENUM_X_KH_SRC(c, s)    KH_SRC_##c,
+#define KH__ENUM_X_KH_EV(c, s)     KH_EV_##c,
+#define KH__ENUM_X_KH_CASE(c, s)   KH_CASE_##c,
+#define KH__ENUM_X_KH_LOC(c, s)    KH_LOC_##c,
+#define KH__ENUM_X_KH_OUT(c, s)    KH_OUT_##c,
+#define KH__ENUM_X_KH_CAT(c, s)    KH_CAT_##c,
+#define KH__ENUM_X_KH_INSP(c, s)   KH_INSP_##c,
 #define KH__ENUM_X_KH_PATROL(c, s) KH_PATROL_##c,
 #define KH__ENUM_X_KH_METRIC(c, s) KH_METRIC_##c,
 
@@ -145,15 +169,15 @@ typedef struct kh_event {
     char case_id[KH_ID_MAX + 1];
     kh_case_kind_t case_kind;
     kh_location_t location;
-    int64_t rev;    /* default 0 */
-    bool void_;     /* call: true withdraws the case */
+    int64_t rev; /* default 0 */
+    bool void_;  /* call: true withdraws the case */
     kh_outcome_t outcome;
     int32_t suspects;
 
     /* place, inspection, occupancy, finding */
     char place_id[KH_ID_MAX + 1];
     kh_category_t category;
-    char *name;      /* place name, owned */
+    char *name; /* place name, owned */
     kh_day_t opened;
     kh_day_t closed; /* KH_DAY_NONE when open */
     kh_inspection_kind_t inspection_kind;
@@ -219,8 +243,7 @@ struct kh_catalog;
  * Returns KH_OK or that code.
  */
 int kh_event_check(const kh_event_t *ev, const struct kh_county *county,
-                   const struct kh_catalog *catalog, const char *sender,
-                   kh_usec_t now);
+                   const struct kh_catalog *catalog, const char *sender, kh_usec_t now);
 
 /* The event as a JSON object in the SPEC's interchange form; a new
  * reference, NULL on allocation failure. (json_t from jansson.) */

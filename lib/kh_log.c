@@ -16,9 +16,15 @@ static kh_log_level_t g_level = KH_LOG_INFO;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-void kh_log_init(const char *service) { g_service = service; }
+void kh_log_init(const char *service)
+{
+    g_service = service;
+}
 
-void kh_log_set_level(kh_log_level_t level) { g_level = level; }
+void kh_log_set_level(kh_log_level_t level)
+{
+    g_level = level;
+}
 
 int kh_log_level_parse(const char *s)
 {
@@ -59,11 +65,10 @@ void kh_log(kh_log_level_t level, const char *msg, ...)
     gettimeofday(&tv, NULL);
     struct tm tm;
     gmtime_r(&tv.tv_sec, &tm);
-    int n = snprintf(buf, cap,
-                     "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s svc=%s msg=",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                     tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000),
-                     level_names[level], g_service);
+    int n =
+        snprintf(buf, cap, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03dZ level=%s svc=%s msg=",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[level], g_service);
     pos = n > 0 ? (size_t)n : 0;
     append_value(buf, cap, &pos, msg);
     va_list ap;

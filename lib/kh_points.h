@@ -12,7 +12,7 @@
 
 typedef int64_t kh_milli_t;
 
-#define KH_MILLI(units) ((kh_milli_t)(units) * 1000)
+#define KH_MILLI(units) ((kh_milli_t)(units)*1000)
 
 /*
  * Converts a JSON number (a double) to milli-units exactly when it has at

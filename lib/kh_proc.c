@@ -14,11 +14,11 @@
 
 #include "kh_error.h"
 
-int kh_path(char *buf, size_t cap, const char *dir, const char *sub,
-            const char *name, const char *ext)
+int kh_path(char *buf, size_t cap, const char *dir, const char *sub, const char *name,
+            const char *ext)
 {
-    int n = snprintf(buf, cap, "%s%s%s/%s%s%s", dir, sub ? "/" : "",
-                     sub ? sub : "", name, ext ? "." : "", ext ? ext : "");
+    int n = snprintf(buf, cap, "%s%s%s/%s%s%s", dir, sub ? "/" : "", sub ? sub : "", name,
+                     ext ? "." : "", ext ? ext : "");
     return (n < 0 || (size_t)n >= cap) ? KH_ERANGE : KH_OK;
 }
 

@@ -18,8 +18,8 @@
 
 /* snprintf into buf "DIR/sub/name.ext"; KH_OK or KH_ERANGE when too long.
  * sub and ext may be NULL. */
-int kh_path(char *buf, size_t cap, const char *dir, const char *sub,
-            const char *name, const char *ext);
+int kh_path(char *buf, size_t cap, const char *dir, const char *sub, const char *name,
+            const char *ext);
 /* "ipc://DIR/run/NAME.sock"; KH_ERANGE when over the ipc path limit. */
 int kh_endpoint(char *buf, size_t cap, const char *dir, const char *name);
 /* Creates DIR (0700) and its run/ and log/ subdirectories. */

@@ -238,9 +238,8 @@ static json_t *finish(json_t *doc, bool ok)
     return doc;
 }
 
-json_t *kh_render_rank_json(const kh_county_t *county,
-                            const kh_catalog_t *catalog, int year,
-                            const kh_rank_row_t *rows, size_t n)
+json_t *kh_render_rank_json(const kh_county_t *county, const kh_catalog_t *catalog,
+                            int year, const kh_rank_row_t *rows, size_t n)
 {
     bool ok = true;
     json_t *doc = json_object();
@@ -259,8 +258,7 @@ json_t *kh_render_rank_json(const kh_county_t *county,
     }
     for (size_t i = 0; ok && i < n; i++) {
         const kh_scorecard_t *card = rows[i].card;
-        if (!card || card->station < 0 ||
-            (size_t)card->station >= county->nstations) {
+        if (!card || card->station < 0 || (size_t)card->station >= county->nstations) {
             ok = false;
             break;
         }
@@ -288,8 +286,7 @@ json_t *kh_render_rank_json(const kh_county_t *county,
     return finish(doc, ok);
 }
 
-static json_t *item_json(const kh_catalog_t *catalog,
-                         const kh_item_score_t *is, bool *ok)
+static json_t *item_json(const kh_catalog_t *catalog, const kh_item_score_t *is, bool *ok)
 {
     const kh_item_t *it = &catalog->items[is->item];
     json_t *o = json_object();
@@ -298,8 +295,7 @@ static json_t *item_json(const kh_catalog_t *catalog,
     put(o, "bonus", kh_render_amount(is->bonus), ok);
     put(o, "pending", kh_render_amount(is->pending), ok);
     put(o, "self_score",
-        is->has_self_score ? kh_render_amount(is->self_score) : json_null(),
-        ok);
+        is->has_self_score ? kh_render_amount(is->self_score) : json_null(), ok);
     put(o, "project", jstr(it->project), ok);
     put(o, "content", jstr(it->content), ok);
     put(o, "standard", jstr(it->standard), ok);
@@ -311,12 +307,10 @@ static json_t *item_json(const kh_catalog_t *catalog,
     return o;
 }
 
-json_t *kh_render_station_json(const kh_county_t *county,
-                               const kh_catalog_t *catalog,
+json_t *kh_render_station_json(const kh_county_t *county, const kh_catalog_t *catalog,
                                const kh_scorecard_t *card)
 {
-    if (!card || card->station < 0 ||
-        (size_t)card->station >= county->nstations)
+    if (!card || card->station < 0 || (size_t)card->station >= county->nstations)
         return NULL;
     for (size_t i = 0; i < card->nitems; i++)
         if (card->items[i].item >= catalog->nitems)
@@ -355,12 +349,10 @@ json_t *kh_render_station_json(const kh_county_t *county,
     return finish(doc, ok);
 }
 
-json_t *kh_render_explain_json(const kh_county_t *county,
-                               const kh_catalog_t *catalog,
+json_t *kh_render_explain_json(const kh_county_t *county, const kh_catalog_t *catalog,
                                const kh_scorecard_t *card, size_t item)
 {
-    if (!card || card->station < 0 ||
-        (size_t)card->station >= county->nstations ||
+    if (!card || card->station < 0 || (size_t)card->station >= county->nstations ||
         item >= catalog->nitems)
         return NULL;
     const kh_item_score_t *is = NULL;
@@ -399,9 +391,8 @@ json_t *kh_render_explain_json(const kh_county_t *county,
     return finish(doc, ok);
 }
 
-json_t *kh_render_urban_json(const kh_county_t *county, const char *month,
-                             bool closed, const kh_urban_row_t *rows,
-                             size_t n)
+json_t *kh_render_urban_json(const kh_county_t *county, const char *month, bool closed,
+                             const kh_urban_row_t *rows, size_t n)
 {
     bool ok = true;
     json_t *doc = json_object();
@@ -410,8 +401,7 @@ json_t *kh_render_urban_json(const kh_county_t *county, const char *month,
     put(doc, "closed", json_boolean(closed), &ok);
     put(doc, "stations", stations, &ok);
     for (size_t i = 0; ok && i < n; i++) {
-        if (rows[i].station < 0 ||
-            (size_t)rows[i].station >= county->nstations) {
+        if (rows[i].station < 0 || (size_t)rows[i].station >= county->nstations) {
             ok = false;
             break;
         }
@@ -671,8 +661,7 @@ static int table_print(FILE *out, const table_t *t)
         if (t->spans[r])
             w = fprintf(out, "%s\n", t->spans[r]) < 0 ? -1 : 0;
         else
-            w = print_cells(out, t, widths,
-                            (const char *const *)&t->cells[r * t->ncols]);
+            w = print_cells(out, t, widths, (const char *const *)&t->cells[r * t->ncols]);
         if (w != 0) {
             rc = KH_EIO;
             goto out;
@@ -698,7 +687,7 @@ static int done(FILE *out, int rc)
 
 /* A catalog has a handful of sections; past 32 a table is unreadable
  * anyway, so further sections are left out of it (--json has them all). */
-#define RANK_FIXED_COLS 6
+#define RANK_FIXED_COLS   6
 #define RANK_MAX_SECTIONS 32
 
 int kh_render_rank_table(FILE *out, const json_t *doc)
@@ -730,8 +719,7 @@ int kh_render_rank_table(FILE *out, const json_t *doc)
             nsec++;
         }
     } else if (json_array_size(stations) > 0) {
-        const json_t *first =
-            json_object_get(json_array_get(stations, 0), "sections");
+        const json_t *first = json_object_get(json_array_get(stations, 0), "sections");
         const char *key;
         const json_t *v;
         json_object_foreach((json_t *)first, key, v)
@@ -745,8 +733,8 @@ int kh_render_rank_table(FILE *out, const json_t *doc)
     }
 
     col_t cols[RANK_FIXED_COLS + RANK_MAX_SECTIONS] = {
-        {"名次", 0, true},  {"代码", 0, false}, {"派出所", 20, false},
-        {"总分", 0, true},  {"加分", 0, true},  {"待扣", 0, true},
+        {"名次", 0, true}, {"代码", 0, false}, {"派出所", 20, false},
+        {"总分", 0, true}, {"加分", 0, true},  {"待扣", 0, true},
     };
     for (size_t s = 0; s < nsec; s++)
         cols[RANK_FIXED_COLS + s] = (col_t){sec_heads[s], 0, true};
@@ -810,8 +798,8 @@ int kh_render_station_table(FILE *out, const json_t *doc)
     if (!json_is_object(doc) || !json_is_array(sections))
         return KH_EINVAL;
     static const col_t cols[STATION_COLS] = {
-        {"条目", 0, false},     {"项目", 14, false},    {"内容", 18, false},
-        {"标准", 24, false},    {"分值", 12, false},    {"方法", 14, false},
+        {"条目", 0, false},     {"项目", 14, false},     {"内容", 18, false},
+        {"标准", 24, false},    {"分值", 12, false},     {"方法", 14, false},
         {"考核周期", 8, false}, {"数据来源", 12, false}, {"自评分", 0, true},
         {"考核得分", 0, false}, {"备注", 12, false},
     };
@@ -825,13 +813,11 @@ int kh_render_station_table(FILE *out, const json_t *doc)
         char max[32], score[32], ded[32], line[512];
         const char *id = get_str(sec, "id");
         const char *num = section_numeral(id);
-        int n = snprintf(line, sizeof line, "%s%s%s  满分 %s  得分 %s",
-                         num ? num : id, *id ? "、" : "",
-                         get_str(sec, "title"),
+        int n = snprintf(line, sizeof line, "%s%s%s  满分 %s  得分 %s", num ? num : id,
+                         *id ? "、" : "", get_str(sec, "title"),
                          amount_str(json_object_get(sec, "max"), max),
                          amount_str(json_object_get(sec, "score"), score));
-        if (json_object_get(sec, "deducted") && n >= 0 &&
-            (size_t)n < sizeof line)
+        if (json_object_get(sec, "deducted") && n >= 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n, "  扣分 %s",
                      amount_str(json_object_get(sec, "deducted"), ded));
         table_span(&t, line);
@@ -846,8 +832,7 @@ int kh_render_station_table(FILE *out, const json_t *doc)
         {
             char self[32], result[128];
             const char *project = get_str(item, "project");
-            bool same = prev_project && *project &&
-                        strcmp(prev_project, project) == 0;
+            bool same = prev_project && *project && strcmp(prev_project, project) == 0;
             prev_project = project;
             const char *vals[STATION_COLS] = {
                 get_str(item, "id"),
@@ -920,11 +905,8 @@ int kh_render_explain_table(FILE *out, const json_t *doc)
     if (!json_is_object(doc) || !json_is_array(entries))
         return KH_EINVAL;
     static const col_t cols[EXPLAIN_COLS] = {
-        {"分值", 0, true},
-        {"期间", 0, false},
-        {"状态", 0, false},
-        {"说明", 60, false},
-        {"事件", 40, false},
+        {"分值", 0, true},   {"期间", 0, false},  {"状态", 0, false},
+        {"说明", 60, false}, {"事件", 40, false},
     };
     table_t t;
     table_init(&t, cols, EXPLAIN_COLS);
@@ -966,10 +948,9 @@ int kh_render_explain_table(FILE *out, const json_t *doc)
     char content_fit[256];
     kh_display_fit(content, 60, content_fit, sizeof content_fit);
     int rc = KH_OK;
-    if (fprintf(out, "%s%s%s%s  %s 年度  条目 %s%s%s\n", name,
-                *name ? " (" : "", get_str(doc, "station"), *name ? ")" : "",
-                int_str(doc, "year", year), get_str(doc, "item"),
-                *content ? "  " : "", content_fit) < 0)
+    if (fprintf(out, "%s%s%s%s  %s 年度  条目 %s%s%s\n", name, *name ? " (" : "",
+                get_str(doc, "station"), *name ? ")" : "", int_str(doc, "year", year),
+                get_str(doc, "item"), *content ? "  " : "", content_fit) < 0)
         rc = KH_EIO;
     if (rc == KH_OK && json_object_get(doc, "deducted") &&
         fprintf(out, "扣分 %s  加分 %s  待扣 %s\n",
@@ -985,9 +966,9 @@ int kh_render_explain_table(FILE *out, const json_t *doc)
     } else if (rc == KH_OK) {
         rc = table_print(out, &t);
         char f[40], pd[40];
-        if (rc == KH_OK && fprintf(out, "合计  已计 %s  待扣 %s\n",
-                                   signed_str(final_sum, f),
-                                   signed_str(pending_sum, pd)) < 0)
+        if (rc == KH_OK &&
+            fprintf(out, "合计  已计 %s  待扣 %s\n", signed_str(final_sum, f),
+                    signed_str(pending_sum, pd)) < 0)
             rc = KH_EIO;
     }
     table_free(&t);

@@ -55,9 +55,8 @@ json_t *kh_render_amount(kh_milli_t v);
  * rows as kh_rank_cards() filled them (already in rank order). The extra
  * top-level "sections" names the section columns for the table.
  */
-json_t *kh_render_rank_json(const kh_county_t *county,
-                            const kh_catalog_t *catalog, int year,
-                            const kh_rank_row_t *rows, size_t n);
+json_t *kh_render_rank_json(const kh_county_t *county, const kh_catalog_t *catalog,
+                            int year, const kh_rank_row_t *rows, size_t n);
 
 /*
  * kaohe station:
@@ -70,8 +69,7 @@ json_t *kh_render_rank_json(const kh_county_t *county,
  * catalog leaves empty is null. Items appear under their own section in
  * the card's (catalog) order.
  */
-json_t *kh_render_station_json(const kh_county_t *county,
-                               const kh_catalog_t *catalog,
+json_t *kh_render_station_json(const kh_county_t *county, const kh_catalog_t *catalog,
                                const kh_scorecard_t *card);
 
 /*
@@ -82,8 +80,7 @@ json_t *kh_render_station_json(const kh_county_t *county,
  * points signed (a deduction negative). The item's totals come along so
  * that a reader can see the entries add up without the station document.
  */
-json_t *kh_render_explain_json(const kh_county_t *county,
-                               const kh_catalog_t *catalog,
+json_t *kh_render_explain_json(const kh_county_t *county, const kh_catalog_t *catalog,
                                const kh_scorecard_t *card, size_t item);
 
 /*
@@ -92,9 +89,8 @@ json_t *kh_render_explain_json(const kh_county_t *county,
  *    "behind", "deducted"}]}
  * rows as kh_score_urban_month() wrote them (patrols descending).
  */
-json_t *kh_render_urban_json(const kh_county_t *county, const char *month,
-                             bool closed, const kh_urban_row_t *rows,
-                             size_t n);
+json_t *kh_render_urban_json(const kh_county_t *county, const char *month, bool closed,
+                             const kh_urban_row_t *rows, size_t n);
 
 /* The document as one line of text with KH_RENDER_JSON_FLAGS, malloc'd
  * (the caller frees it); NULL on allocation failure or a NULL doc. */

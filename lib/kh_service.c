@@ -48,8 +48,8 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
     if (strcmp(base, "ingest") == 0) {
         if (kh_source_parse(svc->role) < 0) {
             kh_log_init("ingest");
-            kh_log(KH_LOG_ERROR, "bad --role", "role", svc->role,
-                   "want", "dispatch|legal|station|assessor", (char *)NULL);
+            kh_log(KH_LOG_ERROR, "bad --role", "role", svc->role, "want",
+                   "dispatch|legal|station|assessor", (char *)NULL);
             return 2;
         }
         snprintf(svc->name, sizeof svc->name, "ingest-%s", svc->role);
@@ -76,8 +76,8 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
     char path[PATH_MAX], err[512];
     kh_path(path, sizeof path, svc->dir, NULL, "county", "json");
     if (kh_county_load(&svc->county, path, err, sizeof err)) {
-        kh_log(KH_LOG_ERROR, "bad county configuration", "file", path,
-               "cause", err, (char *)NULL);
+        kh_log(KH_LOG_ERROR, "bad county configuration", "file", path, "cause", err,
+               (char *)NULL);
         return 1;
     }
     if (!rules)
@@ -95,9 +95,9 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
     }
     char nst[16];
     snprintf(nst, sizeof nst, "%zu", svc->county->nstations);
-    kh_log(KH_LOG_INFO, "starting", "dir", svc->dir, "county",
-           svc->county->name, "stations", nst, "rules", rules, "timezone",
-           svc->county->timezone, (char *)NULL);
+    kh_log(KH_LOG_INFO, "starting", "dir", svc->dir, "county", svc->county->name,
+           "stations", nst, "rules", rules, "timezone", svc->county->timezone,
+           (char *)NULL);
     return 0;
 }
 
@@ -147,19 +147,18 @@ void kh_service_fini(kh_service_t *svc)
     kh_catalog_free(&svc->catalog);
 }
 
-void *kh_service_socket(kh_service_t *svc, int type, const char *name,
-                        bool bind)
+void *kh_service_socket(kh_service_t *svc, int type, const char *name, bool bind)
 {
     char ep[600];
     if (kh_endpoint(ep, sizeof ep, svc->dir, name)) {
-        kh_log(KH_LOG_ERROR, "endpoint path too long", "dir", svc->dir,
-               "name", name, (char *)NULL);
+        kh_log(KH_LOG_ERROR, "endpoint path too long", "dir", svc->dir, "name", name,
+               (char *)NULL);
         return NULL;
     }
     void *s = zmq_socket(svc->zctx, type);
     if (!s) {
-        kh_log(KH_LOG_ERROR, "cannot create socket", "cause",
-               zmq_strerror(zmq_errno()), (char *)NULL);
+        kh_log(KH_LOG_ERROR, "cannot create socket", "cause", zmq_strerror(zmq_errno()),
+               (char *)NULL);
         return NULL;
     }
     /* Queues hold far more than a feed's window (cli/cmd_feed.c) so that
@@ -181,8 +180,8 @@ void *kh_service_socket(kh_service_t *svc, int type, const char *name,
     }
     int rc = bind ? zmq_bind(s, ep) : zmq_connect(s, ep);
     if (rc != 0) {
-        kh_log(KH_LOG_ERROR, bind ? "cannot bind" : "cannot connect",
-               "endpoint", ep, "cause", zmq_strerror(zmq_errno()), (char *)NULL);
+        kh_log(KH_LOG_ERROR, bind ? "cannot bind" : "cannot connect", "endpoint", ep,
+               "cause", zmq_strerror(zmq_errno()), (char *)NULL);
         zmq_close(s);
         return NULL;
     }

@@ -18,9 +18,9 @@
 #include "kh_county.h"
 
 typedef struct kh_service {
-    char name[48];       /* "scorer", "ranker", "ingest-station" */
-    char dir[PATH_MAX];  /* absolute data directory */
-    char role[16];       /* ingest: dispatch | legal | station | assessor */
+    char name[48];      /* "scorer", "ranker", "ingest-station" */
+    char dir[PATH_MAX]; /* absolute data directory */
+    char role[16];      /* ingest: dispatch | legal | station | assessor */
     kh_county_t *county;
     kh_catalog_t *catalog;
     uv_loop_t *loop;
@@ -33,8 +33,7 @@ typedef struct kh_service {
 /* Parses arguments and loads everything; base is "scorer", "ranker" or
  * "ingest" (the ingest's name gets "-ROLE"). Returns 0, or 1 after
  * logging the cause (2 for a usage error). */
-int kh_service_init(kh_service_t *svc, const char *base, int argc,
-                    char **argv);
+int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv);
 /* Writes the pid file, runs the loop until SIGTERM/SIGINT, returns the
  * exit status. */
 int kh_service_run(kh_service_t *svc);
@@ -46,7 +45,6 @@ void kh_service_fini(kh_service_t *svc);
 /* Opens a socket of a type, bound (bind=true) or connected to the
  * endpoint NAME under the data directory, with linger 0 and
  * KH_SERVICE_HWM. NULL after logging the cause. */
-void *kh_service_socket(kh_service_t *svc, int type, const char *name,
-                        bool bind);
+void *kh_service_socket(kh_service_t *svc, int type, const char *name, bool bind);
 
 #endif

@@ -34,9 +34,9 @@
 #include "kh_error.h"
 
 #define TZ_OFFSET_SEC (8 * 3600) /* Asia/Shanghai */
-#define SEC_PER_DAY 86400
-#define LINE_CAP 2048
-#define OUT_CAP (1u << 20)
+#define SEC_PER_DAY   86400
+#define LINE_CAP      2048
+#define OUT_CAP       (1u << 20)
 
 /* ------------------------------------------------------------------ */
 /* PRNG: xoshiro256**, seeded by splitmix64 (Blackman and Vigna)        */
@@ -141,11 +141,11 @@ typedef struct sim_station {
     bool urban;
     sim_place_t *places;
     size_t nplaces;
-    int training_month;        /* 0: no team training this year */
-    unsigned campaign_months;  /* bit m set: a campaign in month m */
+    int training_month;       /* 0: no team training this year */
+    unsigned campaign_months; /* bit m set: a campaign in month m */
     /* run state, reset by every write_events */
-    uint32_t seq;          /* last station event id number */
-    int plan_month;        /* a quarter's plan filed late, in this month */
+    uint32_t seq;   /* last station event id number */
+    int plan_month; /* a quarter's plan filed late, in this month */
 } sim_station_t;
 
 struct kh_sim {
@@ -162,32 +162,24 @@ static const struct {
     int klass;
     bool urban;
 } county12[] = {
-    {"CG", "城关派出所", "城关", 1, true},
-    {"DC", "东城派出所", "东城", 1, true},
-    {"XC", "西城派出所", "西城", 2, true},
-    {"QS", "青山派出所", "青山", 2, false},
-    {"SQ", "石桥派出所", "石桥", 3, false},
-    {"BS", "白沙派出所", "白沙", 2, false},
-    {"HL", "黄岭派出所", "黄岭", 3, false},
-    {"LT", "龙潭派出所", "龙潭", 2, false},
-    {"TY", "桃源派出所", "桃源", 3, false},
-    {"MA", "马鞍派出所", "马鞍", 3, false},
-    {"SH", "双河派出所", "双河", 2, false},
-    {"GX", "高新区派出所", "高新区", 1, false},
+    {"CG", "城关派出所", "城关", 1, true},  {"DC", "东城派出所", "东城", 1, true},
+    {"XC", "西城派出所", "西城", 2, true},  {"QS", "青山派出所", "青山", 2, false},
+    {"SQ", "石桥派出所", "石桥", 3, false}, {"BS", "白沙派出所", "白沙", 2, false},
+    {"HL", "黄岭派出所", "黄岭", 3, false}, {"LT", "龙潭派出所", "龙潭", 2, false},
+    {"TY", "桃源派出所", "桃源", 3, false}, {"MA", "马鞍派出所", "马鞍", 3, false},
+    {"SH", "双河派出所", "双河", 2, false}, {"GX", "高新区派出所", "高新区", 1, false},
 };
 
 /* Syllables of the province's station names: 40 x 40 two-character
  * names before a number is needed. */
 static const char *const name_a[] = {
-    "青", "白", "黄", "龙", "桃", "马", "双", "高", "石", "东",
-    "西", "南", "北", "金", "银", "铜", "铁", "花", "柳", "松",
-    "梅", "竹", "兰", "云", "凤", "雷", "雨", "雪", "山", "清",
-    "河", "湖", "江", "海", "平", "安", "长", "永", "新", "大"};
+    "青", "白", "黄", "龙", "桃", "马", "双", "高", "石", "东", "西", "南", "北", "金",
+    "银", "铜", "铁", "花", "柳", "松", "梅", "竹", "兰", "云", "凤", "雷", "雨", "雪",
+    "山", "清", "河", "湖", "江", "海", "平", "安", "长", "永", "新", "大"};
 static const char *const name_b[] = {
-    "山", "河", "桥", "沙", "岭", "潭", "源", "鞍", "溪", "湾",
-    "坪", "坝", "口", "门", "庄", "店", "集", "镇", "塘", "港",
-    "洲", "岗", "坡", "林", "田", "园", "城", "关", "寨", "堡",
-    "铺", "营", "渡", "湖", "泉", "峰", "石", "阳", "江", "台"};
+    "山", "河", "桥", "沙", "岭", "潭", "源", "鞍", "溪", "湾", "坪", "坝", "口", "门",
+    "庄", "店", "集", "镇", "塘", "港", "洲", "岗", "坡", "林", "田", "园", "城", "关",
+    "寨", "堡", "铺", "营", "渡", "湖", "泉", "峰", "石", "阳", "江", "台"};
 #define NAME_A (sizeof name_a / sizeof name_a[0])
 #define NAME_B (sizeof name_b / sizeof name_b[0])
 
@@ -198,15 +190,14 @@ static const struct {
     const char *const *names;
     size_t nnames;
 } place_kinds[] = {
-#define NAMES(...)                                                             \
-    (const char *const[]){__VA_ARGS__},                                        \
+#define NAMES(...)                                                                       \
+    (const char *const[]){__VA_ARGS__},                                                  \
         sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)
     {KH_CAT_HOTEL, 'H', 1, 3, 3, 6,
-     NAMES("如家宾馆", "锦江酒店", "平安旅社", "温馨宾馆", "金港酒店",
-           "福源宾馆", "悦来客栈", "四季酒店")},
+     NAMES("如家宾馆", "锦江酒店", "平安旅社", "温馨宾馆", "金港酒店", "福源宾馆",
+           "悦来客栈", "四季酒店")},
     {KH_CAT_SPECIAL_INDUSTRY, 'T', 1, 3, 1, 3,
-     NAMES("开锁服务部", "印章刻制店", "旧机动车交易行", "典当行",
-           "废旧金属回收站")},
+     NAMES("开锁服务部", "印章刻制店", "旧机动车交易行", "典当行", "废旧金属回收站")},
     {KH_CAT_FILING_INDUSTRY, 'F', 1, 4, 1, 4,
      NAMES("二手手机店", "旧货店", "汽车修理厂", "寄卖行", "废品收购站")},
     {KH_CAT_KEY_INDUSTRY, 'K', 0, 2, 0, 2,
@@ -245,8 +236,7 @@ static int check_opts(const kh_simulate_opts_t *o)
     /* scale is compared so that NaN fails too. */
     if (!o || o->stations > KH_SIMULATE_MAX_STATIONS || o->year < 1971 ||
         o->year > 9998 || o->first_month < 1 || o->last_month > 12 ||
-        o->first_month > o->last_month || !(o->scale > 0.0) ||
-        !(o->scale <= 100.0))
+        o->first_month > o->last_month || !(o->scale > 0.0) || !(o->scale <= 100.0))
         return KH_EINVAL;
     return KH_OK;
 }
@@ -258,8 +248,7 @@ static int make_places(sim_station_t *st, rng_t *r, const kh_simulate_opts_t *o)
     int counts[NPLACE_KINDS], total = 0;
     for (size_t k = 0; k < NPLACE_KINDS; k++) {
         counts[k] = st->urban
-                        ? rng_range(r, place_kinds[k].urban_lo,
-                                    place_kinds[k].urban_hi)
+                        ? rng_range(r, place_kinds[k].urban_lo, place_kinds[k].urban_hi)
                         : rng_range(r, place_kinds[k].lo, place_kinds[k].hi);
         total += counts[k];
     }
@@ -278,18 +267,17 @@ static int make_places(sim_station_t *st, rng_t *r, const kh_simulate_opts_t *o)
         size_t start = rng_below(r, (uint32_t)nn);
         for (int n = 1; n <= counts[k]; n++) {
             sim_place_t *p = &st->places[st->nplaces++];
-            snprintf(p->id, sizeof p->id, "%s-%c%02d", st->code,
-                     place_kinds[k].letter, n);
+            snprintf(p->id, sizeof p->id, "%s-%c%02d", st->code, place_kinds[k].letter,
+                     n);
             const char *noun = place_kinds[k].names[(start + (size_t)n - 1) % nn];
             if ((size_t)n <= nn)
                 snprintf(p->name, sizeof p->name, "%s%s", st->short_name, noun);
             else
-                snprintf(p->name, sizeof p->name, "%s%s%d号", st->short_name,
-                         noun, n);
+                snprintf(p->name, sizeof p->name, "%s%s%d号", st->short_name, noun, n);
             p->cat = place_kinds[k].cat;
             if (rng_chance(r, 900))
-                p->opened = long_ago + (kh_day_t)rng_below(
-                                           r, (uint32_t)(year_start - long_ago));
+                p->opened =
+                    long_ago + (kh_day_t)rng_below(r, (uint32_t)(year_start - long_ago));
             else
                 p->opened = first + (kh_day_t)rng_below(r, (uint32_t)(last - first + 1));
             p->closed = KH_DAY_NONE;
@@ -328,8 +316,7 @@ int kh_simulate_open(kh_sim_t **out, const kh_simulate_opts_t *o)
         if (!o->stations) {
             snprintf(st->code, sizeof st->code, "%s", county12[i].code);
             snprintf(st->name, sizeof st->name, "%s", county12[i].name);
-            snprintf(st->short_name, sizeof st->short_name, "%s",
-                     county12[i].short_name);
+            snprintf(st->short_name, sizeof st->short_name, "%s", county12[i].short_name);
             st->klass = county12[i].klass;
             st->urban = county12[i].urban;
         } else {
@@ -390,16 +377,15 @@ const char *kh_simulate_station_code(const kh_sim_t *sim, size_t i)
 
 int kh_simulate_write_county(kh_sim_t *sim, FILE *out)
 {
-    int bad = fprintf(out, "{\n  \"county\": \"%s\",\n  \"stations\": [\n",
-                      sim->county) < 0;
+    int bad =
+        fprintf(out, "{\n  \"county\": \"%s\",\n  \"stations\": [\n", sim->county) < 0;
     for (size_t i = 0; i < sim->nst && !bad; i++) {
         const sim_station_t *st = &sim->st[i];
         /* Codes and names come from the tables above: nothing to escape. */
         bad = fprintf(out,
                       "    {\"code\": \"%s\", \"name\": \"%s\", \"class\": %d, "
                       "\"urban\": %s}%s\n",
-                      st->code, st->name, st->klass,
-                      st->urban ? "true" : "false",
+                      st->code, st->name, st->klass, st->urban ? "true" : "false",
                       i + 1 < sim->nst ? "," : "") < 0;
     }
     if (!bad)
@@ -465,8 +451,7 @@ static const char *const items[] = {
 
 /* Case kinds and locations by how often a county's dispatch sees them,
  * in the order of KH_CASE_KIND_MAP and KH_LOCATION_MAP. */
-static const unsigned kind_weights[KH_CASE_COUNT] = {5, 10, 4, 5, 8,
-                                                     16, 4, 14, 34};
+static const unsigned kind_weights[KH_CASE_COUNT] = {5, 10, 4, 5, 8, 16, 4, 14, 34};
 static const unsigned loc_weights[KH_LOC_COUNT] = {30, 15, 10, 18, 10, 17};
 
 /* The JSON names of the enums, from kh_event.h's own tables, so the
@@ -643,12 +628,12 @@ static void lb_time(line_t *l, int64_t t_utc, bool z)
 /* ------------------------------------------------------------------ */
 
 typedef struct rec {
-    int64_t key;    /* emission order, seconds */
-    uint64_t off;   /* text in the arena */
-    uint32_t seq;   /* generation order, breaks key ties */
+    int64_t key;  /* emission order, seconds */
+    uint64_t off; /* text in the arena */
+    uint32_t seq; /* generation order, breaks key ties */
     uint32_t len;
     uint8_t type;
-    uint8_t dup;    /* an intentional resend */
+    uint8_t dup; /* an intentional resend */
 } rec_t;
 
 typedef struct run {
@@ -700,8 +685,7 @@ static bool arena_reserve(run_t *r, size_t n)
     return true;
 }
 
-static bool rec_add(run_t *r, int64_t key, uint64_t off, uint32_t len,
-                    bool dup)
+static bool rec_add(run_t *r, int64_t key, uint64_t off, uint32_t len, bool dup)
 {
     if (r->nrecs == r->rcap) {
         size_t cap = r->rcap ? r->rcap * 2 : 4096;
@@ -711,15 +695,18 @@ static bool rec_add(run_t *r, int64_t key, uint64_t off, uint32_t len,
         r->recs = recs;
         r->rcap = cap;
     }
-    r->recs[r->nrecs++] = (rec_t){.key = key, .off = off, .seq = r->seq++,
-                                  .len = len, .type = (uint8_t)r->line_type,
+    r->recs[r->nrecs++] = (rec_t){.key = key,
+                                  .off = off,
+                                  .seq = r->seq++,
+                                  .len = len,
+                                  .type = (uint8_t)r->line_type,
                                   .dup = dup};
     return true;
 }
 
 /* Starts a line: the common fields in the example's order. */
-static void ev_begin(run_t *r, const char *id, kh_evtype_t type,
-                     int64_t t_utc, bool z, const char *station)
+static void ev_begin(run_t *r, const char *id, kh_evtype_t type, int64_t t_utc, bool z,
+                     const char *station)
 {
     line_t *l = &r->line;
     l->len = 0;
@@ -758,8 +745,7 @@ static void ev_end(run_t *r, int64_t key)
     if (!rec_add(r, key, off, (uint32_t)l->len, false))
         r->err = KH_ENOMEM;
     else if (rng_chance(&r->rng, 4) &&
-             !rec_add(r, key + rng_range(&r->rng, 60, 7200), off,
-                      (uint32_t)l->len, true))
+             !rec_add(r, key + rng_range(&r->rng, 60, 7200), off, (uint32_t)l->len, true))
         r->err = KH_ENOMEM;
 }
 
@@ -771,8 +757,7 @@ static void station_id(sim_station_t *st, char *buf, size_t cap)
 
 /* A station feed's line: times mostly in county time, some in UTC; sent
  * within half an hour of the event. */
-static void st_begin(run_t *r, sim_station_t *st, kh_evtype_t type,
-                     int64_t t)
+static void st_begin(run_t *r, sim_station_t *st, kh_evtype_t type, int64_t t)
 {
     char id[KH_ID_MAX + 1];
     station_id(st, id, sizeof id);
@@ -790,16 +775,16 @@ static void st_end(run_t *r, int64_t t)
 
 /* The days [from, to] of month [d0, d1] when place p is open; false when
  * it is not open at all that month. */
-static bool place_days(const sim_place_t *p, kh_day_t d0, kh_day_t d1,
-                       kh_day_t *from, kh_day_t *to)
+static bool place_days(const sim_place_t *p, kh_day_t d0, kh_day_t d1, kh_day_t *from,
+                       kh_day_t *to)
 {
     *from = p->opened > d0 ? p->opened : d0;
     *to = (p->closed != KH_DAY_NONE && p->closed < d1) ? p->closed : d1;
     return *from <= *to;
 }
 
-static void ev_place(run_t *r, sim_station_t *st, const sim_place_t *p,
-                     int64_t t, bool with_closed)
+static void ev_place(run_t *r, sim_station_t *st, const sim_place_t *p, int64_t t,
+                     bool with_closed)
 {
     st_begin(r, st, KH_EV_PLACE, t);
     f_str(&r->line, "place_id", p->id);
@@ -823,11 +808,10 @@ static void ev_inspection(run_t *r, sim_station_t *st, const sim_place_t *p,
 }
 
 static void ev_patrol(run_t *r, sim_station_t *st, kh_patrol_kind_t kind,
-                      const char *patrol_id, int64_t t, bool has_record,
-                      bool has_images)
+                      const char *patrol_id, int64_t t, bool has_record, bool has_images)
 {
-    static const char *const notes[] = {"夜间巡逻", "重点部位巡查",
-                                        "校园周边巡逻", "集市巡逻"};
+    static const char *const notes[] = {"夜间巡逻", "重点部位巡查", "校园周边巡逻",
+                                        "集市巡逻"};
     st_begin(r, st, KH_EV_PATROL, t);
     f_str(&r->line, "patrol_id", patrol_id);
     f_str(&r->line, "kind", patrol_names[kind]);
@@ -850,8 +834,8 @@ static int scaled(run_t *r, int n)
 /* Patrols of one kind in days [d0, d1]: n of them, a few without record
  * or images, a few re-reported with the same patrol_id (a correction that
  * adds the record), which then counts once, at its later date. */
-static void patrols(run_t *r, sim_station_t *st, kh_patrol_kind_t kind,
-                    int m, int n, kh_day_t d0, kh_day_t d1, int *serial)
+static void patrols(run_t *r, sim_station_t *st, kh_patrol_kind_t kind, int m, int n,
+                    kh_day_t d0, kh_day_t d1, int *serial)
 {
     static const char letter[] = {'R', 'T', 'P'};
     for (int i = 0; i < n; i++) {
@@ -878,8 +862,8 @@ static void patrols(run_t *r, sim_station_t *st, kh_patrol_kind_t kind,
  * of the five parts missing), and some of those then corrected. */
 static void plan(run_t *r, sim_station_t *st, int q, kh_day_t d, kh_day_t last)
 {
-    static const char *const parts[] = {"zones", "routes", "focal_points",
-                                        "time_slots", "forces"};
+    static const char *const parts[] = {"zones", "routes", "focal_points", "time_slots",
+                                        "forces"};
     char quarter[32];
     snprintf(quarter, sizeof quarter, "%04d-Q%d", r->o->year, q);
     int missing = rng_chance(&r->rng, 150) ? (int)rng_below(&r->rng, 5) : -1;
@@ -899,8 +883,8 @@ static void plan(run_t *r, sim_station_t *st, int q, kh_day_t d, kh_day_t last)
     }
 }
 
-static void rate(run_t *r, sim_station_t *st, kh_metric_t metric,
-                 unsigned tenths, kh_day_t d)
+static void rate(run_t *r, sim_station_t *st, kh_metric_t metric, unsigned tenths,
+                 kh_day_t d)
 {
     int64_t t = at(r, d, 9, 18);
     st_begin(r, st, KH_EV_RATE, t);
@@ -912,16 +896,16 @@ static void rate(run_t *r, sim_station_t *st, kh_metric_t metric,
 /* Places: registered in the first simulated month (or when they open
  * later), re-reported with "closed" when they close; inspections,
  * occupancy and on-site checks while open. */
-static void places_month(run_t *r, sim_station_t *st, int m, kh_day_t d0,
-                         kh_day_t d1)
+static void places_month(run_t *r, sim_station_t *st, int m, kh_day_t d0, kh_day_t d1)
 {
     for (size_t i = 0; i < st->nplaces; i++) {
         const sim_place_t *p = &st->places[i];
         kh_day_t reg = KH_DAY_NONE;
         if (m == r->o->first_month && p->opened <= d1)
-            reg = p->opened > d0 ? p->opened : d0 + (kh_day_t)(
-                      rng_chance(&r->rng, 850) ? (int)rng_below(&r->rng, 3)
-                                               : rng_range(&r->rng, 3, 19));
+            reg = p->opened > d0 ? p->opened
+                                 : d0 + (kh_day_t)(rng_chance(&r->rng, 850)
+                                                       ? (int)rng_below(&r->rng, 3)
+                                                       : rng_range(&r->rng, 3, 19));
         else if (m != r->o->first_month && p->opened >= d0 && p->opened <= d1)
             reg = p->opened;
         if (reg != KH_DAY_NONE) {
@@ -1005,13 +989,13 @@ static void station_month(run_t *r, sim_station_t *st, int m)
     /* 4.6.2: team patrols, class 1 every half-month. */
     serial = 0;
     if (st->klass == 1) {
-        patrols(r, st, KH_PATROL_TEAM, m, scaled(r, (int)rng_pick(g, w012, 3)),
-                d0, d0 + 14, &serial);
-        patrols(r, st, KH_PATROL_TEAM, m, scaled(r, (int)rng_pick(g, w012, 3)),
-                d0 + 15, d1, &serial);
+        patrols(r, st, KH_PATROL_TEAM, m, scaled(r, (int)rng_pick(g, w012, 3)), d0,
+                d0 + 14, &serial);
+        patrols(r, st, KH_PATROL_TEAM, m, scaled(r, (int)rng_pick(g, w012, 3)), d0 + 15,
+                d1, &serial);
     } else {
-        patrols(r, st, KH_PATROL_TEAM, m, scaled(r, (int)rng_pick(g, w012, 3)),
-                d0, d1, &serial);
+        patrols(r, st, KH_PATROL_TEAM, m, scaled(r, (int)rng_pick(g, w012, 3)), d0, d1,
+                &serial);
     }
 
     /* 4.1: notices; the 城区三所 post most of theirs. */
@@ -1069,15 +1053,14 @@ static void station_month(run_t *r, sim_station_t *st, int m)
     kh_day_t late = d0 + 19 + (kh_day_t)rng_below(g, (uint32_t)(nd - 20));
     if (m % 3 == 0 && rng_chance(g, 800))
         rate(r, st, KH_METRIC_HOTEL_SYSTEM_COVERAGE,
-             rng_chance(g, 550) ? 1000 : (unsigned)rng_range(g, 950, 999),
-             late);
+             rng_chance(g, 550) ? 1000 : (unsigned)rng_range(g, 950, 999), late);
     if (m % 6 == 0) {
         if (rng_chance(g, 700))
             rate(r, st, KH_METRIC_COMMUNITY_INSTALL_RATE,
                  (unsigned)rng_range(g, 600, 1000), late);
         if (rng_chance(g, 700))
-            rate(r, st, KH_METRIC_UNIT_INSTALL_RATE,
-                 (unsigned)rng_range(g, 600, 1000), late);
+            rate(r, st, KH_METRIC_UNIT_INSTALL_RATE, (unsigned)rng_range(g, 600, 1000),
+                 late);
     }
 
     /* Self-scores in the last simulated month; a few items twice (the
@@ -1099,9 +1082,8 @@ static void station_month(run_t *r, sim_station_t *st, int m)
 /* dispatch, legal and assessor events                                  */
 /* ------------------------------------------------------------------ */
 
-static void call_line(run_t *r, const char *station, const char *case_id,
-                      int kind, int loc, int rev, bool void_, int64_t t,
-                      bool z, int64_t key)
+static void call_line(run_t *r, const char *station, const char *case_id, int kind,
+                      int loc, int rev, bool void_, int64_t t, bool z, int64_t key)
 {
     char id[24];
     snprintf(id, sizeof id, "D%08llu", (unsigned long long)++r->ndispatch);
@@ -1117,8 +1099,8 @@ static void call_line(run_t *r, const char *station, const char *case_id,
 }
 
 static void review_line(run_t *r, const char *station, const char *case_id,
-                        kh_outcome_t outcome, int suspects, int rev,
-                        int64_t t, int64_t key)
+                        kh_outcome_t outcome, int suspects, int rev, int64_t t,
+                        int64_t key)
 {
     char id[24];
     snprintf(id, sizeof id, "L%08llu", (unsigned long long)++r->nlegal);
@@ -1151,9 +1133,8 @@ static void one_case(run_t *r, size_t si, int m, kh_day_t d0, int nd)
     if (rng_chance(g, 60)) {
         /* Close to local midnight, sent in UTC: 00:00-00:59 county time is
          * the previous day in UTC (2024-02-29T16:30:00Z is 1 March). */
-        t = local_start(d) + (rng_chance(g, 500)
-                                  ? rng_range(g, 0, 3599)
-                                  : SEC_PER_DAY - rng_range(g, 1, 1800));
+        t = local_start(d) + (rng_chance(g, 500) ? rng_range(g, 0, 3599)
+                                                 : SEC_PER_DAY - rng_range(g, 1, 1800));
         z = true;
     } else {
         t = local_start(d) + rng_range(g, 0, SEC_PER_DAY - 1);
@@ -1202,8 +1183,7 @@ static void one_case(run_t *r, size_t si, int m, kh_day_t d0, int nd)
     u = rng_below(g, 1000);
     if (u >= caught + arrested)
         return;
-    kh_outcome_t outcome =
-        u < caught ? KH_OUT_CAUGHT_IN_ACT : KH_OUT_SUSPECTS_ARRESTED;
+    kh_outcome_t outcome = u < caught ? KH_OUT_CAUGHT_IN_ACT : KH_OUT_SUSPECTS_ARRESTED;
     static const unsigned suspects_w[] = {60, 30, 10};
     int suspects = (int)rng_pick(g, suspects_w, 3) + 1;
     int64_t rt, rkey;
@@ -1229,8 +1209,7 @@ static void one_case(run_t *r, size_t si, int m, kh_day_t d0, int nd)
 static void finding(run_t *r, sim_station_t *st, kh_day_t d0, int nd)
 {
     rng_t *g = &r->rng;
-    const sim_defect_t *df =
-        &defects[r->defect_perm[r->defect_cursor++ % NDEFECTS]];
+    const sim_defect_t *df = &defects[r->defect_perm[r->defect_cursor++ % NDEFECTS]];
     char id[24], place[64];
     snprintf(id, sizeof id, "F%08llu", (unsigned long long)++r->nassessor);
     int64_t t = at(r, d0 + (kh_day_t)rng_below(g, (uint32_t)nd), 9, 17);
@@ -1331,8 +1310,7 @@ static void flush(run_t *r, int64_t until_key)
     r->alen = off;
 }
 
-int kh_simulate_write_events(kh_sim_t *sim, FILE *out,
-                             kh_simulate_stats_t *stats)
+int kh_simulate_write_events(kh_sim_t *sim, FILE *out, kh_simulate_stats_t *stats)
 {
     const kh_simulate_opts_t *o = &sim->o;
     run_t *r = calloc(1, sizeof *r);
@@ -1380,8 +1358,7 @@ int kh_simulate_write_events(kh_sim_t *sim, FILE *out,
         if (!r->err)
             flush(r, m < o->last_month ? local_start(d0 + nd) : INT64_MAX);
     }
-    if (!r->err && r->out_len &&
-        fwrite(r->out_buf, 1, r->out_len, out) != r->out_len)
+    if (!r->err && r->out_len && fwrite(r->out_buf, 1, r->out_len, out) != r->out_len)
         r->err = KH_EIO;
     if (!r->err && (fflush(out) != 0 || ferror(out)))
         r->err = KH_EIO;

@@ -67,9 +67,9 @@ typedef struct kh_simulate_opts {
 
 /* Counts of what kh_simulate_write_events() wrote. */
 typedef struct kh_simulate_stats {
-    uint64_t lines;                 /* every line, duplicates included */
-    uint64_t duplicates;            /* exact resends of an earlier line */
-    uint64_t by_type[KH_EV_COUNT];  /* lines of each type, duplicates too */
+    uint64_t lines;                /* every line, duplicates included */
+    uint64_t duplicates;           /* exact resends of an earlier line */
+    uint64_t by_type[KH_EV_COUNT]; /* lines of each type, duplicates too */
 } kh_simulate_stats_t;
 
 typedef struct kh_sim kh_sim_t;
@@ -102,7 +102,6 @@ int kh_simulate_write_county(kh_sim_t *sim, FILE *out);
  * Memory: one month of the stream is held to sort it (about 60 MB for a
  * province of 3000 stations; a second for the 1.1 million lines).
  */
-int kh_simulate_write_events(kh_sim_t *sim, FILE *out,
-                             kh_simulate_stats_t *stats);
+int kh_simulate_write_events(kh_sim_t *sim, FILE *out, kh_simulate_stats_t *stats);
 
 #endif

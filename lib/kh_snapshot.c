@@ -117,8 +117,7 @@ static json_t *events_between(const json_t *a, const json_t *b)
 }
 
 static int add_change(json_t *changes, const char *station, const char *item,
-                      const char *field, json_t *old, json_t *new_,
-                      json_t *events)
+                      const char *field, json_t *old, json_t *new_, json_t *events)
 {
     json_t *c = json_object();
     if (!c)
@@ -134,8 +133,7 @@ static int add_change(json_t *changes, const char *station, const char *item,
 
 json_t *kh_snapshot_diff(const json_t *older, const json_t *newer)
 {
-    static const char *const fields[] = {"deducted", "bonus", "pending",
-                                         "self_score"};
+    static const char *const fields[] = {"deducted", "bonus", "pending", "self_score"};
     json_t *changes = json_array();
     if (!changes)
         return NULL;
@@ -167,8 +165,7 @@ json_t *kh_snapshot_diff(const json_t *older, const json_t *newer)
                     if (!ov && !nv)
                         continue;
                     add_change(changes, code, id, fields[f], ov, nv,
-                               events_between(oit ? json_object_get(oit, "events")
-                                                  : NULL,
+                               events_between(oit ? json_object_get(oit, "events") : NULL,
                                               json_object_get(it, "events")));
                 }
             }
@@ -177,8 +174,8 @@ json_t *kh_snapshot_diff(const json_t *older, const json_t *newer)
     return changes;
 }
 
-bool kh_snapshot_verify_doc(const json_t *doc, const char *expect_prev,
-                            char *why, size_t cap)
+bool kh_snapshot_verify_doc(const json_t *doc, const char *expect_prev, char *why,
+                            size_t cap)
 {
     const char *stored = json_string_value(json_object_get(doc, "hash"));
     char hex[KH_SNAPSHOT_HASH_HEX];
@@ -191,16 +188,17 @@ bool kh_snapshot_verify_doc(const json_t *doc, const char *expect_prev,
         return false;
     }
     if (strcmp(hex, stored) != 0) {
-        snprintf(why, cap, "hash mismatch: stored %.16s…, content gives %.16s…",
-                 stored, hex);
+        snprintf(why, cap, "hash mismatch: stored %.16s…, content gives %.16s…", stored,
+                 hex);
         return false;
     }
     const json_t *prev = json_object_get(doc, "prev_hash");
-    if (expect_prev ? !(json_is_string(prev) &&
-                        strcmp(json_string_value(prev), expect_prev) == 0)
-                    : !json_is_null(prev)) {
-        snprintf(why, cap, "chain broken: prev_hash is not the hash of the "
-                           "publication before it");
+    if (expect_prev
+            ? !(json_is_string(prev) && strcmp(json_string_value(prev), expect_prev) == 0)
+            : !json_is_null(prev)) {
+        snprintf(why, cap,
+                 "chain broken: prev_hash is not the hash of the "
+                 "publication before it");
         return false;
     }
     return true;

@@ -45,7 +45,7 @@ json_t *kh_snapshot_diff(const json_t *older, const json_t *newer);
  * equal to expect_prev (NULL: the first publication, prev_hash null).
  * Returns true when intact; otherwise writes the reason into why.
  */
-bool kh_snapshot_verify_doc(const json_t *doc, const char *expect_prev,
-                            char *why, size_t cap);
+bool kh_snapshot_verify_doc(const json_t *doc, const char *expect_prev, char *why,
+                            size_t cap);
 
 #endif

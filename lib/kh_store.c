@@ -20,7 +20,7 @@
 #include "kh_error.h"
 
 #define HASH_LEN 16
-#define KEY_MAX 256 /* id/code/case_id limits keep every key below this */
+#define KEY_MAX  256 /* id/code/case_id limits keep every key below this */
 
 struct kh_store {
     MDB_env *env;
@@ -96,8 +96,8 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
     st->map_size = info.me_mapsize;
 
     MDB_txn *txn;
-    if ((rc = from_mdb(mdb_txn_begin(st->env, NULL,
-                                     opts->readonly ? MDB_RDONLY : 0, &txn))))
+    if ((rc = from_mdb(
+             mdb_txn_begin(st->env, NULL, opts->readonly ? MDB_RDONLY : 0, &txn))))
         goto fail_env;
     unsigned dflags = opts->readonly ? 0 : MDB_CREATE;
     if ((rc = from_mdb(mdb_dbi_open(txn, "journal", dflags, &st->journal))) ||
@@ -140,7 +140,10 @@ int kh_store_grow(kh_store_t *st)
     return rc;
 }
 
-size_t kh_store_map_size(const kh_store_t *st) { return st->map_size; }
+size_t kh_store_map_size(const kh_store_t *st)
+{
+    return st->map_size;
+}
 
 int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)
 {
@@ -184,11 +187,13 @@ void kh_txn_abort(kh_txn_t **txn_p)
     *txn_p = NULL;
 }
 
-int kh_txn_error(const kh_txn_t *txn) { return txn->err; }
+int kh_txn_error(const kh_txn_t *txn)
+{
+    return txn->err;
+}
 
 /* Get that keeps the txn's first error; NOTFOUND is not an error. */
-static int tget(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen,
-                MDB_val *val)
+static int tget(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen, MDB_val *val)
 {
     if (t->err)
         return t->err;
@@ -201,8 +206,8 @@ static int tget(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen,
     return t->err;
 }
 
-static void tput(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen,
-                 const void *v, size_t vlen, unsigned flags)
+static void tput(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen, const void *v,
+                 size_t vlen, unsigned flags)
 {
     if (t->err)
         return;
@@ -215,8 +220,7 @@ static void tput(kh_txn_t *t, MDB_dbi dbi, const void *k, size_t klen,
 static uint64_t meta_u64(kh_txn_t *t, const char *name)
 {
     MDB_val v;
-    if (tget(t, t->st->meta, name, strlen(name), &v) != KH_OK ||
-        v.mv_size != 8)
+    if (tget(t, t->st->meta, name, strlen(name), &v) != KH_OK || v.mv_size != 8)
         return 0;
     return get_u64(v.mv_data);
 }
@@ -228,13 +232,15 @@ static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x)
     tput(t, t->st->meta, name, strlen(name), b, 8, 0);
 }
 
-uint64_t kh_store_last_seq(kh_txn_t *txn) { return meta_u64(txn, "last_seq"); }
+uint64_t kh_store_last_seq(kh_txn_t *txn)
+{
+    return meta_u64(txn, "last_seq");
+}
 
 kh_day_t kh_store_closed_through(kh_txn_t *txn)
 {
     MDB_val v;
-    if (tget(txn, txn->st->meta, "closed_through", 14, &v) != KH_OK ||
-        v.mv_size != 8)
+    if (tget(txn, txn->st->meta, "closed_through", 14, &v) != KH_OK || v.mv_size != 8)
         return KH_DAY_NONE;
     return (kh_day_t)((int64_t)get_u64(v.mv_data) - INT64_C(0x80000000));
 }
@@ -244,8 +250,7 @@ int kh_store_close_through(kh_txn_t *txn, kh_day_t day)
     kh_day_t cur = kh_store_closed_through(txn);
     if (cur != KH_DAY_NONE && cur >= day)
         return txn->err;
-    meta_put_u64(txn, "closed_through",
-                 (uint64_t)((int64_t)day + INT64_C(0x80000000)));
+    meta_put_u64(txn, "closed_through", (uint64_t)((int64_t)day + INT64_C(0x80000000)));
     return txn->err;
 }
 
@@ -330,8 +335,8 @@ static int stamp_case_station(kh_txn_t *t, uint64_t seq, void *arg)
     return 0;
 }
 
-int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len,
-                   const kh_event_t *ev, kh_ack_t *out)
+int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_t *ev,
+                   kh_ack_t *out)
 {
     if (txn->err)
         return txn->err;
@@ -353,8 +358,7 @@ int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len,
             out->seq = get_u64((uint8_t *)v.mv_data + HASH_LEN);
         } else {
             out->status = KH_STATUS_REJECTED;
-            snprintf(out->reason, sizeof out->reason, "%s",
-                     kh_err_name(KH_ECONFLICT));
+            snprintf(out->reason, sizeof out->reason, "%s", kh_err_name(KH_ECONFLICT));
         }
         return KH_OK;
     }
@@ -371,8 +375,7 @@ int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len,
     tput(txn, txn->st->station, ik, index_key(ik, ev->station, seq), "", 0, 0);
     stamp(txn, ev->station, seq);
     if (ev->type == KH_EV_CALL || ev->type == KH_EV_LEGAL_REVIEW) {
-        tput(txn, txn->st->kase, ik, index_key(ik, ev->case_id, seq), "", 0,
-             0);
+        tput(txn, txn->st->kase, ik, index_key(ik, ev->case_id, seq), "", 0, 0);
         index_each(txn, txn->st->kase, ev->case_id, stamp_case_station, &seq);
     }
     meta_put_u64(txn, "last_seq", seq);
@@ -421,8 +424,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int evset_push(kh_evset_t *set, uint64_t seq, const uint8_t *pb,
-                      size_t len)
+static int evset_push(kh_evset_t *set, uint64_t seq, const uint8_t *pb, size_t len)
 {
     if (set->n == set->cap) {
         size_t cap = set->cap ? set->cap * 2 : 256;
@@ -483,8 +485,7 @@ int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set)
     return rc;
 }
 
-int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb,
-                          void *arg)
+int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb, void *arg)
 {
     if (txn->err)
         return txn->err;
@@ -570,9 +571,8 @@ int kh_store_snap_last(kh_txn_t *txn, kh_snap_ref_t *ref, bool *found)
     return rc;
 }
 
-int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev,
-                      uint64_t expect_last, const char *doc, size_t len,
-                      uint64_t *pubno)
+int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev, uint64_t expect_last,
+                      const char *doc, size_t len, uint64_t *pubno)
 {
     if (txn->err)
         return txn->err;

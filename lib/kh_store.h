@@ -43,9 +43,9 @@ typedef struct kh_store kh_store_t;
 typedef struct kh_txn kh_txn_t;
 
 typedef struct kh_store_opts {
-    const char *dir;     /* the store directory, created when writable */
+    const char *dir; /* the store directory, created when writable */
     bool readonly;
-    size_t map_size;     /* initial map size in bytes; 0: 64 MiB */
+    size_t map_size; /* initial map size in bytes; 0: 64 MiB */
 } kh_store_opts_t;
 
 int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts);
@@ -79,8 +79,8 @@ uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code);
  * or review, of every station a call of its case names. Returns the txn's
  * error; out is valid only when that is KH_OK.
  */
-int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len,
-                   const kh_event_t *ev, kh_ack_t *out);
+int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_t *ev,
+                   kh_ack_t *out);
 
 /* A growable array of decoded events. */
 typedef struct kh_evset {
@@ -100,8 +100,8 @@ int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set);
 
 /* Iterates the journal from sequence `from` (inclusive). cb returns
  * non-zero to stop. */
-typedef int (*kh_store_journal_cb)(uint64_t seq, const uint8_t *pb,
-                                   size_t len, void *arg);
+typedef int (*kh_store_journal_cb)(uint64_t seq, const uint8_t *pb, size_t len,
+                                   void *arg);
 int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb,
                           void *arg);
 
@@ -123,9 +123,8 @@ int kh_store_snap_last(kh_txn_t *txn, kh_snap_ref_t *ref, bool *found);
  * store's last publication must be expect_last (0: none), else
  * KH_ECONFLICT (someone published in between). Returns the txn's error.
  */
-int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev,
-                      uint64_t expect_last, const char *doc, size_t len,
-                      uint64_t *pubno);
+int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev, uint64_t expect_last,
+                      const char *doc, size_t len, uint64_t *pubno);
 /* A copy of a stored snapshot (malloc'd, NUL-terminated). KH_ENOTFOUND
  * when absent. */
 int kh_store_snap_get(kh_txn_t *txn, uint32_t month, uint32_t rev, char **doc,

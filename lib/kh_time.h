@@ -22,7 +22,7 @@
 typedef int64_t kh_usec_t; /* microseconds since the Unix epoch, UTC */
 typedef int32_t kh_day_t;  /* days since 1970-01-01, a civil date */
 
-#define KH_DAY_NONE INT32_MIN /* "no date" (an open place, an unset cut) */
+#define KH_DAY_NONE     INT32_MIN /* "no date" (an open place, an unset cut) */
 #define KH_USEC_PER_SEC INT64_C(1000000)
 #define KH_USEC_PER_DAY (INT64_C(86400) * KH_USEC_PER_SEC)
 

@@ -163,8 +163,7 @@ void kh_zmsg_close(kh_zmsg_t *m)
     m->n = 0;
 }
 
-int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len,
-                   int n)
+int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len, int n)
 {
     for (int i = 0; i < n; i++) {
         int flags = ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0);
@@ -174,8 +173,7 @@ int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len,
     return KH_OK;
 }
 
-int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload,
-                  size_t len)
+int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload, size_t len)
 {
     const void *data[KH_ZMSG_MAX];
     size_t lens[KH_ZMSG_MAX];

@@ -51,12 +51,10 @@ void kh_zmsg_close(kh_zmsg_t *m);
 
 /* Sends frames (data, len) as one multipart message, non-blocking.
  * KH_OK or KH_ENET (EAGAIN at the high-water mark included). */
-int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len,
-                   int n);
+int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len, int n);
 
 /* Answers a request received on a ROUTER: every frame of req but the
  * last (the routing envelope), then payload. KH_OK or KH_ENET. */
-int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload,
-                  size_t len);
+int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload, size_t len);
 
 #endif

@@ -43,14 +43,13 @@ static void answer(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *o)
     free(buf);
 }
 
-static void reject(ingest_t *g, const kh_zmsg_t *m, uint64_t tag,
-                   const char *id, int err)
+static void reject(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id, int err)
 {
     kh_ack_t o = {.tag = tag, .status = KH_STATUS_REJECTED};
     snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(err));
     snprintf(o.id, sizeof o.id, "%s", id ? id : "");
-    kh_log(KH_LOG_INFO, "rejected", "reason", o.reason, "id", o.id, "source",
-           g->svc.role, (char *)NULL);
+    kh_log(KH_LOG_INFO, "rejected", "reason", o.reason, "id", o.id, "source", g->svc.role,
+           (char *)NULL);
     answer(g, m, &o);
 }
 
@@ -77,8 +76,7 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
         /* The station role's key names its station from issue 5 on; the
          * other roles are checked as the identity they are. */
         const char *sender = g->role == KH_SRC_STATION ? NULL : g->svc.role;
-        rc = kh_event_check(&ev, g->svc.county, g->svc.catalog, sender,
-                            kh_time_now());
+        rc = kh_event_check(&ev, g->svc.county, g->svc.catalog, sender, kh_time_now());
     }
     if (rc != KH_OK) {
         reject(g, m, s->tag, ev.id, rc);
@@ -100,16 +98,16 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
         if (kh_zsend_parts(g->back, data, lens, 2) != KH_OK) {
             /* Scorer down or its queue full: not decided, say so; the
              * source resends later (kaohe feed backs off). */
-            kh_log(KH_LOG_WARN, "scorer unreachable, event not forwarded", "id",
-                   ev.id, (char *)NULL);
+            kh_log(KH_LOG_WARN, "scorer unreachable, event not forwarded", "id", ev.id,
+                   (char *)NULL);
             kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_FAILED};
             snprintf(o.reason, sizeof o.reason, "scorer_unreachable");
             snprintf(o.id, sizeof o.id, "%s", ev.id);
             answer(g, m, &o);
         }
     } else {
-        kh_log(KH_LOG_ERROR, "cannot encode event", "id", ev.id, "cause",
-               kh_strerror(rc), (char *)NULL);
+        kh_log(KH_LOG_ERROR, "cannot encode event", "id", ev.id, "cause", kh_strerror(rc),
+               (char *)NULL);
     }
     free(pb);
     free(buf);
@@ -140,8 +138,8 @@ static void on_front(void *zsock, void *arg)
                     free(buf);
                 }
             }
-        } else if (kh_codec_submit_decode(kh_zmsg_data(&m, 1),
-                                          kh_zmsg_size(&m, 1), &s) != KH_OK) {
+        } else if (kh_codec_submit_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1), &s) !=
+                   KH_OK) {
             /* Not even a Submit: answer what we can, with tag 0. */
             reject(g, &m, 0, NULL, KH_EMALFORMED);
         } else {
@@ -162,12 +160,12 @@ static void on_back(void *zsock, void *arg)
             break;
         kh_scorer_reply_t rep;
         if (m.n == 2 && !m.truncated &&
-            kh_codec_sreply_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1),
-                                   &rep) == KH_OK) {
+            kh_codec_sreply_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1), &rep) ==
+                KH_OK) {
             rep.outcome.tag = rep.tag;
             if (rep.outcome.status == KH_STATUS_REJECTED)
-                kh_log(KH_LOG_INFO, "rejected", "reason", rep.outcome.reason,
-                       "id", rep.outcome.id, "source", g->svc.role, (char *)NULL);
+                kh_log(KH_LOG_INFO, "rejected", "reason", rep.outcome.reason, "id",
+                       rep.outcome.id, "source", g->svc.role, (char *)NULL);
             answer(g, &m, &rep.outcome);
         } else {
             kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);

@@ -36,7 +36,7 @@
 #include "kh_store.h"
 #include "kh_zuv.h"
 
-#define BUDGET 64
+#define BUDGET        64
 #define AUTO_CLOSE_MS 60000
 
 /*
@@ -53,10 +53,10 @@ typedef struct pending {
     uint8_t ident[256];
     size_t ident_len; /* 0: the timer's own request, nobody to answer */
     kh_day_t through;
-    kh_period_t month;       /* publications */
+    kh_period_t month; /* publications */
     char actor[64];
-    json_t *doc;             /* OP_PUB_STORE: the document being stored */
-    char *text;              /* its canonical text */
+    json_t *doc; /* OP_PUB_STORE: the document being stored */
+    char *text;  /* its canonical text */
     int attempts;
     struct pending *next;
 } pending_t;
@@ -76,7 +76,7 @@ typedef struct ranker {
 typedef struct view {
     ranker_t *r;
     kh_txn_t *txn;
-    kh_evset_t *sets;   /* per station */
+    kh_evset_t *sets; /* per station */
     bool *loaded;
     int year;
     kh_day_t closed, today, as_of;
@@ -127,8 +127,8 @@ static int view_load(view_t *v, int st)
 {
     if (v->loaded[st])
         return KH_OK;
-    int rc = kh_store_load_station(v->txn, v->r->svc.county->stations[st].code,
-                                   &v->sets[st]);
+    int rc =
+        kh_store_load_station(v->txn, v->r->svc.county->stations[st].code, &v->sets[st]);
     if (rc == KH_OK)
         v->loaded[st] = true;
     return rc;
@@ -136,8 +136,7 @@ static int view_load(view_t *v, int st)
 
 /* Fills a score input for a station (events as a pointer array the
  * caller frees). */
-static int view_input(view_t *v, int st, kh_score_input_t *in,
-                      const kh_event_t ***ptrs)
+static int view_input(view_t *v, int st, kh_score_input_t *in, const kh_event_t ***ptrs)
 {
     int rc = view_load(v, st);
     if (rc)
@@ -198,11 +197,10 @@ static int view_score(view_t *v, int st, kh_scorecard_t **card)
     return rc;
 }
 
-static void send_reply(ranker_t *r, const uint8_t *ident, size_t ident_len,
-                       uint64_t tag, int code, const char *error, char *json)
+static void send_reply(ranker_t *r, const uint8_t *ident, size_t ident_len, uint64_t tag,
+                       int code, const char *error, char *json)
 {
-    kh_reply_t rep = {.tag = tag, .code = code, .error = (char *)error,
-                      .json = json};
+    kh_reply_t rep = {.tag = tag, .code = code, .error = (char *)error, .json = json};
     uint8_t *buf;
     size_t len;
     if (kh_codec_reply_encode(&rep, &buf, &len) != KH_OK)
@@ -293,7 +291,8 @@ static json_t *snapshot_station(ranker_t *r, const kh_scorecard_t *card)
                         const char *id = card->items[k].entries[e].events[x];
                         size_t y, n = json_array_size(ids);
                         for (y = 0; y < n; y++)
-                            if (strcmp(json_string_value(json_array_get(ids, y)), id) == 0)
+                            if (strcmp(json_string_value(json_array_get(ids, y)), id) ==
+                                0)
                                 break;
                         if (y == n)
                             json_array_append_new(ids, json_string(id));
@@ -320,12 +319,13 @@ static int snapshot_content(ranker_t *r, kh_period_t month, json_t **out)
     kh_rank_row_t *rows = NULL;
     json_t *doc = json_object(), *stations = json_array(), *monthly = json_object();
     int rc = (!doc || !stations || !monthly) ? KH_ENOMEM : KH_OK;
-    if (rc == KH_OK && (rc = view_open(&v, r, month.year, kh_period_last(month))) == KH_OK) {
+    if (rc == KH_OK &&
+        (rc = view_open(&v, r, month.year, kh_period_last(month))) == KH_OK) {
         rc = score_all(r, &v, &cards, &rows);
         if (rc == KH_OK) {
-            json_object_set_new(doc, "rank", kh_render_rank_json(c, r->svc.catalog,
-                                                                 month.year, rows,
-                                                                 c->nstations));
+            json_object_set_new(
+                doc, "rank",
+                kh_render_rank_json(c, r->svc.catalog, month.year, rows, c->nstations));
             for (size_t i = 0; i < c->nstations; i++)
                 json_array_append_new(stations, snapshot_station(r, rows[i].card));
         }
@@ -518,7 +518,8 @@ static void publish_freeze(ranker_t *r, pending_t *p)
     }
     if (txn)
         kh_txn_abort(&txn);
-    uint32_t rev = old ? (uint32_t)json_integer_value(json_object_get(old, "rev")) + 1 : 1;
+    uint32_t rev =
+        old ? (uint32_t)json_integer_value(json_object_get(old, "rev")) + 1 : 1;
     char now[40];
     kh_time_format(kh_time_now(), now);
     json_object_set_new(content, "rev", json_integer(rev));
@@ -552,8 +553,8 @@ static void publish_freeze(ranker_t *r, pending_t *p)
     /* pending_send files p under a fresh tag */
     p->tag = ++r->next_tag;
     if ((rc = pending_send(r, p, &sr)) != KH_OK)
-        kh_log(KH_LOG_ERROR, "snapshot not sent to the scorer", "month", label,
-               "cause", kh_strerror(rc), (char *)NULL);
+        kh_log(KH_LOG_ERROR, "snapshot not sent to the scorer", "month", label, "cause",
+               kh_strerror(rc), (char *)NULL);
 }
 
 static void on_timer(uv_timer_t *h);
@@ -629,8 +630,8 @@ static json_t *stale_months(ranker_t *r)
     }
     kh_txn_abort(&txn);
     for (size_t i = n; i-- > 0;) {
-        kh_period_t m = kh_period_nth(KH_PK_MONTH, (int)(months[i] / 12),
-                                      (int)(months[i] % 12));
+        kh_period_t m =
+            kh_period_nth(KH_PK_MONTH, (int)(months[i] / 12), (int)(months[i] % 12));
         json_t *old = latest_snapshot(r, m), *now = NULL;
         if (old && snapshot_content(r, m, &now) == KH_OK &&
             !kh_snapshot_same_content(old, now)) {
@@ -652,8 +653,7 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
     kh_day_t as_of = KH_DAY_NONE;
 
     if (q->kind == KH_Q_PING) {
-        reply_json(r, m, q->tag, KH_OK, NULL,
-                   json_pack("{s:s}", "service", "ranker"));
+        reply_json(r, m, q->tag, KH_OK, NULL, json_pack("{s:s}", "service", "ranker"));
         return;
     }
     if (q->kind == KH_Q_CLOSE) {
@@ -676,8 +676,8 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
             reply_json(r, m, q->tag, KH_EINVAL, msg, NULL);
             return;
         }
-        pending_t *op = pending_new(r, OP_CLOSE, kh_zmsg_data(m, 0),
-                                    kh_zmsg_size(m, 0), q->tag);
+        pending_t *op =
+            pending_new(r, OP_CLOSE, kh_zmsg_data(m, 0), kh_zmsg_size(m, 0), q->tag);
         if (!op) {
             reply_json(r, m, q->tag, KH_ENOMEM, "cannot send the close", NULL);
             return;
@@ -755,11 +755,10 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
         char closed[16] = "";
         if (v.closed != KH_DAY_NONE)
             kh_day_format(v.closed, closed);
-        doc = json_pack("{s:I,s:s?,s:I,s:i}", "last_seq",
-                        (json_int_t)kh_store_last_seq(v.txn), "closed_through",
-                        v.closed != KH_DAY_NONE ? closed : NULL, "map_size",
-                        (json_int_t)kh_store_map_size(r->store), "stations",
-                        (int)c->nstations);
+        doc = json_pack(
+            "{s:I,s:s?,s:I,s:i}", "last_seq", (json_int_t)kh_store_last_seq(v.txn),
+            "closed_through", v.closed != KH_DAY_NONE ? closed : NULL, "map_size",
+            (json_int_t)kh_store_map_size(r->store), "stations", (int)c->nstations);
         if (doc)
             json_object_set_new(doc, "stale_months", stale_months(r));
         break;
@@ -782,8 +781,8 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
             free(rows);
             break;
         }
-        size_t n = kh_score_urban_month(c, r->svc.catalog, &v.urban,
-                                        month.index + 1, rows);
+        size_t n =
+            kh_score_urban_month(c, r->svc.catalog, &v.urban, month.index + 1, rows);
         bool closed = v.closed != KH_DAY_NONE && kh_period_last(month) <= v.closed;
         doc = kh_render_urban_json(c, q->month, closed, rows, n);
         free(rows);
@@ -817,8 +816,8 @@ static void on_router(void *zsock, void *arg)
         kh_query_t q;
         if (m.n != 2 || m.truncated) {
             kh_log(KH_LOG_WARN, "dropped message of unexpected shape", (char *)NULL);
-        } else if (kh_codec_query_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1),
-                                         &q) != KH_OK) {
+        } else if (kh_codec_query_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1), &q) !=
+                   KH_OK) {
             kh_log(KH_LOG_WARN, "undecodable query", (char *)NULL);
             reply_json(r, &m, 0, KH_EPROTO, "undecodable query", NULL);
         } else {
@@ -996,8 +995,8 @@ int main(int argc, char **argv)
     kh_path(path, sizeof path, r.svc.dir, NULL, "store", NULL);
     kh_store_opts_t o = {.dir = path, .readonly = true};
     if ((rc = kh_store_open(&r.store, &o)) != KH_OK) {
-        kh_log(KH_LOG_ERROR, "cannot open store (is the scorer up?)", "path",
-               path, "cause", kh_strerror(rc), (char *)NULL);
+        kh_log(KH_LOG_ERROR, "cannot open store (is the scorer up?)", "path", path,
+               "cause", kh_strerror(rc), (char *)NULL);
         return 1;
     }
     r.router = kh_service_socket(&r.svc, ZMQ_ROUTER, "ranker", true);

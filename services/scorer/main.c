@@ -72,8 +72,7 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
         }
         switch (r->sreq.kind) {
         case KH_SREQ_EVENT:
-            rc = kh_store_apply(txn, r->sreq.event, r->sreq.event_len, &r->ev,
-                                &r->out);
+            rc = kh_store_apply(txn, r->sreq.event, r->sreq.event_len, &r->ev, &r->out);
             r->out.tag = r->sreq.tag;
             break;
         case KH_SREQ_CLOSE:
@@ -85,10 +84,9 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
             break;
         case KH_SREQ_SNAPSHOT: {
             uint64_t pubno = 0;
-            int src = kh_store_snap_put(txn, r->sreq.snap_month, r->sreq.snap_rev,
-                                        r->sreq.snap_expect_last,
-                                        (const char *)r->sreq.snap_doc,
-                                        r->sreq.snap_len, &pubno);
+            int src = kh_store_snap_put(
+                txn, r->sreq.snap_month, r->sreq.snap_rev, r->sreq.snap_expect_last,
+                (const char *)r->sreq.snap_doc, r->sreq.snap_len, &pubno);
             if (src == KH_ECONFLICT) {
                 /* published in between: the ranker recomputes */
                 r->out.status = KH_STATUS_REJECTED;
@@ -115,8 +113,7 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
     return kh_txn_commit(&txn);
 }
 
-static void publish(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
-                    kh_day_t closed)
+static void publish(scorer_t *s, req_t *reqs, int n, uint64_t last_seq, kh_day_t closed)
 {
     kh_committed_t c = {0};
     c.seq = last_seq;
@@ -146,8 +143,7 @@ static void publish(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
     free(c.stations);
 }
 
-static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
-                      kh_day_t closed)
+static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq, kh_day_t closed)
 {
     for (int i = 0; i < n; i++) {
         kh_scorer_reply_t rep = {.tag = reqs[i].sreq.tag,
@@ -159,8 +155,8 @@ static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq,
         if (kh_codec_sreply_encode(&rep, &buf, &len) != KH_OK)
             continue;
         if (kh_zmsg_reply(s->router, &reqs[i].msg, buf, len) != KH_OK)
-            kh_log(KH_LOG_WARN, "reply dropped", "cause",
-                   zmq_strerror(zmq_errno()), (char *)NULL);
+            kh_log(KH_LOG_WARN, "reply dropped", "cause", zmq_strerror(zmq_errno()),
+                   (char *)NULL);
         free(buf);
     }
 }
@@ -183,11 +179,10 @@ static void on_readable(void *zsock, void *arg)
         }
         int last = r->msg.n - 1;
         r->decode_err = kh_codec_sreq_decode(kh_zmsg_data(&r->msg, last),
-                                             kh_zmsg_size(&r->msg, last),
-                                             &r->sreq);
+                                             kh_zmsg_size(&r->msg, last), &r->sreq);
         if (r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_EVENT)
-            r->decode_err = kh_codec_event_decode(r->sreq.event,
-                                                  r->sreq.event_len, &r->ev);
+            r->decode_err =
+                kh_codec_event_decode(r->sreq.event, r->sreq.event_len, &r->ev);
         if (r->decode_err)
             kh_log(KH_LOG_WARN, "undecodable request", "cause",
                    kh_strerror(r->decode_err), (char *)NULL);
@@ -252,18 +247,16 @@ int main(int argc, char **argv)
     kh_path(path, sizeof path, s.svc.dir, NULL, "store", NULL);
     kh_store_opts_t o = {.dir = path, .readonly = false, .map_size = 0};
     if ((rc = kh_store_open(&s.store, &o)) != KH_OK) {
-        kh_log(KH_LOG_ERROR, "cannot open store", "path", path, "cause",
-               kh_strerror(rc), (char *)NULL);
+        kh_log(KH_LOG_ERROR, "cannot open store", "path", path, "cause", kh_strerror(rc),
+               (char *)NULL);
         return 1;
     }
     kh_txn_t *txn;
     if (kh_txn_begin(s.store, false, &txn) == KH_OK) {
         char seq[32];
-        snprintf(seq, sizeof seq, "%llu",
-                 (unsigned long long)kh_store_last_seq(txn));
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)kh_store_last_seq(txn));
         kh_txn_abort(&txn);
-        kh_log(KH_LOG_INFO, "store opened", "path", path, "last_seq", seq,
-               (char *)NULL);
+        kh_log(KH_LOG_INFO, "store opened", "path", path, "last_seq", seq, (char *)NULL);
     }
     s.reqs = calloc(BATCH_MAX, sizeof *s.reqs);
     s.router = kh_service_socket(&s.svc, ZMQ_ROUTER, "scorer", true);

@@ -240,8 +240,12 @@ static void test_messages(void **state)
     free(buf);
 
     char codes[2][KH_CODE_MAX + 1] = {"NM", "BM"};
-    kh_committed_t c = {.seq = 5, .batch = 2, .closed_through = KH_DAY_NONE,
-                        .stations = codes, .nstations = 2}, c2;
+    kh_committed_t c = {.seq = 5,
+                        .batch = 2,
+                        .closed_through = KH_DAY_NONE,
+                        .stations = codes,
+                        .nstations = 2},
+                   c2;
     assert_int_equal(kh_codec_committed_encode(&c, &buf, &len), KH_OK);
     assert_int_equal(kh_codec_committed_decode(buf, len, &c2), KH_OK);
     assert_true(c2.seq == 5 && c2.batch == 2 && c2.nstations == 2 &&

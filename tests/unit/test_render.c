@@ -29,9 +29,8 @@ static kh_station_t g_stations[4] = {
     {.code = "XM", .name = "西门派出所", .klass = 2, .urban = true},
     {.code = "QSLONG", .name = "青山镇中心派出所", .klass = 3, .urban = false},
 };
-static kh_county_t g_county = {.name = "示例县公安局",
-                               .stations = g_stations,
-                               .nstations = 4};
+static kh_county_t g_county = {
+    .name = "示例县公安局", .stations = g_stations, .nstations = 4};
 
 static kh_section_t g_sections[3] = {
     {.id = "1", .title = "治安管理", .max = 15000},
@@ -44,49 +43,83 @@ static char g_long[] =
     "电瓶车、汽车被盗等五种可防性案件(以县局指挥中心接警数据为准),每件扣0.1分";
 
 static kh_item_t g_items[3] = {
-    {.id = "1.2", .section = 0, .project = "2、指导、监督辖区单位治安保卫",
-     .content = "内保指导", .standard = "单位内部发生三类可防性案件的,每件扣2分",
-     .value = "扣完为止", .method = "查台帐", .cycle = "年", .source = "警综平台",
+    {.id = "1.2",
+     .section = 0,
+     .project = "2、指导、监督辖区单位治安保卫",
+     .content = "内保指导",
+     .standard = "单位内部发生三类可防性案件的,每件扣2分",
+     .value = "扣完为止",
+     .method = "查台帐",
+     .cycle = "年",
+     .source = "警综平台",
      .remark = NULL},
-    {.id = "4.1", .section = 1, .project = "1.通报治安情况", .content = "警情通报",
-     .standard = "每月不少于一次,少一次扣1分", .value = "1分/次", .method = "查资料",
-     .cycle = "月", .source = "派出所", .remark = "城区三所须张贴"},
-    {.id = "5.2.3", .section = 2, .project = "2.任务落实", .content = "五类可防性案件",
-     .standard = g_long, .value = "0.1分/件", .method = "接警数据\n法制审核",
-     .cycle = "月", .source = "指挥中心、法制部门", .remark = NULL},
+    {.id = "4.1",
+     .section = 1,
+     .project = "1.通报治安情况",
+     .content = "警情通报",
+     .standard = "每月不少于一次,少一次扣1分",
+     .value = "1分/次",
+     .method = "查资料",
+     .cycle = "月",
+     .source = "派出所",
+     .remark = "城区三所须张贴"},
+    {.id = "5.2.3",
+     .section = 2,
+     .project = "2.任务落实",
+     .content = "五类可防性案件",
+     .standard = g_long,
+     .value = "0.1分/件",
+     .method = "接警数据\n法制审核",
+     .cycle = "月",
+     .source = "指挥中心、法制部门",
+     .remark = NULL},
 };
-static kh_catalog_t g_catalog = {.sections = g_sections,
-                                 .nsections = 3,
-                                 .items = g_items,
-                                 .nitems = 3};
+static kh_catalog_t g_catalog = {
+    .sections = g_sections, .nsections = 3, .items = g_items, .nitems = 3};
 
 static char *g_k1_ids[] = {"c1", "r2"};
 static char *g_k2_ids[] = {"c2", "r1"};
 static kh_entry_t g_entries[3] = {
-    {.points = -100, .pending = false, .period = "2024-02", .events = g_k1_ids,
-     .nevents = 2, .why = "K1 扒窃 at market: −0.1"},
-    {.points = 1000, .pending = false, .period = "2024-02", .events = g_k1_ids,
-     .nevents = 2, .why = "K1: 2 suspects arrested, +0.5 each"},
-    {.points = 2000, .pending = false, .period = "2024-02", .events = g_k2_ids,
-     .nevents = 2, .why = "K2 robbery caught in the act: +2"},
+    {.points = -100,
+     .pending = false,
+     .period = "2024-02",
+     .events = g_k1_ids,
+     .nevents = 2,
+     .why = "K1 扒窃 at market: −0.1"},
+    {.points = 1000,
+     .pending = false,
+     .period = "2024-02",
+     .events = g_k1_ids,
+     .nevents = 2,
+     .why = "K1: 2 suspects arrested, +0.5 each"},
+    {.points = 2000,
+     .pending = false,
+     .period = "2024-02",
+     .events = g_k2_ids,
+     .nevents = 2,
+     .why = "K2 robbery caught in the act: +2"},
 };
 
 /* NM as the example has it: total 42.9, bonus 3.0, 5.2.3 -0.1 +3. */
 static kh_item_score_t g_nm_items[3] = {
     {.item = 0},
     {.item = 1, .pending = 11000},
-    {.item = 2, .deducted = 100, .bonus = 3000, .entries = g_entries,
-     .nentries = 3},
+    {.item = 2, .deducted = 100, .bonus = 3000, .entries = g_entries, .nentries = 3},
 };
 static kh_section_score_t g_nm_secs[3] = {
     {.section = 0, .max = 15000, .score = 15000},
     {.section = 1, .max = 15000, .score = 15000},
     {.section = 2, .max = 10000, .deducted = 100, .score = 9900},
 };
-static kh_scorecard_t g_nm = {.station = 0, .year = 2024, .total = 42900,
-                              .bonus = 3000, .pending = 149500,
-                              .sections = g_nm_secs, .nsections = 3,
-                              .items = g_nm_items, .nitems = 3};
+static kh_scorecard_t g_nm = {.station = 0,
+                              .year = 2024,
+                              .total = 42900,
+                              .bonus = 3000,
+                              .pending = 149500,
+                              .sections = g_nm_secs,
+                              .nsections = 3,
+                              .items = g_nm_items,
+                              .nitems = 3};
 
 static kh_item_score_t g_qs_items[3] = {
     {.item = 0, .has_self_score = true, .self_score = 1000},
@@ -98,14 +131,18 @@ static kh_section_score_t g_qs_secs[3] = {
     {.section = 1, .max = 15000, .score = 14500, .deducted = 500},
     {.section = 2, .max = 10000, .score = 10000},
 };
-static kh_scorecard_t g_qs = {.station = 3, .year = 2024, .total = 37500,
-                              .bonus = 0, .pending = 85200,
-                              .sections = g_qs_secs, .nsections = 3,
-                              .items = g_qs_items, .nitems = 3};
+static kh_scorecard_t g_qs = {.station = 3,
+                              .year = 2024,
+                              .total = 37500,
+                              .bonus = 0,
+                              .pending = 85200,
+                              .sections = g_qs_secs,
+                              .nsections = 3,
+                              .items = g_qs_items,
+                              .nitems = 3};
 
 /* Runs a table function into a string (caller frees). */
-static char *render(int (*fn)(FILE *, const json_t *), const json_t *doc,
-                    int *rc)
+static char *render(int (*fn)(FILE *, const json_t *), const json_t *doc, int *rc)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -142,8 +179,7 @@ static long col_of(const char *line, const char *needle)
 static long end_of(const char *line, const char *needle)
 {
     const char *p = strstr(line, needle);
-    return p ? (long)kh_display_width_n(line, (size_t)(p - line) + strlen(needle))
-             : -1;
+    return p ? (long)kh_display_width_n(line, (size_t)(p - line) + strlen(needle)) : -1;
 }
 
 static void assert_no_trailing_space(char **lines, size_t n)
@@ -166,16 +202,18 @@ static void test_width(void **state)
     assert_int_equal(kh_display_width("NM 42.90"), 8);
     assert_int_equal(kh_display_width("派出所"), 6);
     assert_int_equal(kh_display_width("南门NM"), 6);
-    assert_int_equal(kh_display_width("（全角）ＡＢ"), 12);  /* U+FF08.. */
-    assert_int_equal(kh_display_width("한국"), 4);           /* Hangul */
+    assert_int_equal(kh_display_width("（全角）ＡＢ"), 12);    /* U+FF08.. */
+    assert_int_equal(kh_display_width("한국"), 4);             /* Hangul */
     assert_int_equal(kh_display_width("\xF0\xA0\x80\x80"), 2); /* U+20000 */
-    assert_int_equal(kh_display_width("e\xCC\x81"), 1); /* e + U+0301 */
-    assert_int_equal(kh_display_width("…"), 1);          /* U+2026 */
+    assert_int_equal(kh_display_width("e\xCC\x81"), 1);        /* e + U+0301 */
+    assert_int_equal(kh_display_width("…"), 1);                /* U+2026 */
     assert_int_equal(kh_display_width("é"), 1);
     /* invalid bytes count one each: a lone continuation, 0xFF, a cut
      * sequence, an overlong '/', a surrogate */
     assert_int_equal(kh_display_width("\x80"), 1);
-    assert_int_equal(kh_display_width("a\xFF" "b"), 3);
+    assert_int_equal(kh_display_width("a\xFF"
+                                      "b"),
+                     3);
     assert_int_equal(kh_display_width("\xE5\x8D"), 2);
     assert_int_equal(kh_display_width("\xC0\xAF"), 2);
     assert_int_equal(kh_display_width("\xED\xA0\x80"), 3);
@@ -235,9 +273,10 @@ static void test_amount_dumps(void **state)
     static const struct {
         kh_milli_t v;
         const char *text;
-    } cases[] = {{42900, "[42.9]"}, {0, "[0.0]"},    {-100, "[-0.1]"},
-                 {149500, "[149.5]"}, {15000, "[15.0]"}, {9900, "[9.9]"},
-                 {1, "[0.001]"},     {123456789, "[123456.789]"}};
+    } cases[] = {{42900, "[42.9]"}, {0, "[0.0]"},
+                 {-100, "[-0.1]"},  {149500, "[149.5]"},
+                 {15000, "[15.0]"}, {9900, "[9.9]"},
+                 {1, "[0.001]"},    {123456789, "[123456.789]"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *a = json_array();
         json_array_append_new(a, kh_render_amount(cases[i].v));
@@ -260,14 +299,14 @@ static void test_rank_json(void **state)
     assert_non_null(s);
     assert_null(strchr(s, '\n'));
     /* keys in the SPEC's order, amounts exact */
-    assert_non_null(strstr(
-        s, "{\"year\":2024,\"stations\":[{\"rank\":1,\"station\":\"NM\",\"name\":"
-           "\"南门派出所\",\"total\":42.9,\"bonus\":3.0,\"pending\":149.5,"
-           "\"sections\":{\"1\":15.0,\"4\":15.0,\"5\":9.9}}"));
+    assert_non_null(
+        strstr(s, "{\"year\":2024,\"stations\":[{\"rank\":1,\"station\":\"NM\",\"name\":"
+                  "\"南门派出所\",\"total\":42.9,\"bonus\":3.0,\"pending\":149.5,"
+                  "\"sections\":{\"1\":15.0,\"4\":15.0,\"5\":9.9}}"));
     assert_non_null(strstr(s, "\"station\":\"QSLONG\""));
     assert_non_null(strstr(s, "\"bonus\":0.0"));
-    assert_non_null(strstr(
-        s, "\"sections\":[{\"id\":\"1\",\"title\":\"治安管理\",\"max\":15.0}"));
+    assert_non_null(
+        strstr(s, "\"sections\":[{\"id\":\"1\",\"title\":\"治安管理\",\"max\":15.0}"));
     free(s);
     json_decref(doc);
 
@@ -284,12 +323,12 @@ static void test_station_json(void **state)
     json_t *doc = kh_render_station_json(&g_county, &g_catalog, &g_nm);
     assert_non_null(doc);
     char *s = kh_render_dumps(doc);
-    assert_non_null(strstr(
-        s, "{\"station\":\"NM\",\"name\":\"南门派出所\",\"year\":2024,"
-           "\"total\":42.9,\"bonus\":3.0,\"pending\":149.5,\"sections\":[{"
-           "\"id\":\"1\",\"title\":\"治安管理\",\"max\":15.0,\"score\":15.0,"
-           "\"items\":[{\"id\":\"1.2\",\"deducted\":0.0,\"bonus\":0.0,"
-           "\"pending\":0.0,\"self_score\":null,\"project\":"));
+    assert_non_null(
+        strstr(s, "{\"station\":\"NM\",\"name\":\"南门派出所\",\"year\":2024,"
+                  "\"total\":42.9,\"bonus\":3.0,\"pending\":149.5,\"sections\":[{"
+                  "\"id\":\"1\",\"title\":\"治安管理\",\"max\":15.0,\"score\":15.0,"
+                  "\"items\":[{\"id\":\"1.2\",\"deducted\":0.0,\"bonus\":0.0,"
+                  "\"pending\":0.0,\"self_score\":null,\"project\":"));
     assert_non_null(strstr(s, "\"id\":\"5.2.3\",\"deducted\":0.1,\"bonus\":3.0,"
                               "\"pending\":0.0,\"self_score\":null"));
     assert_non_null(strstr(s, "\"remark\":null"));
@@ -304,8 +343,8 @@ static void test_station_json(void **state)
         assert_int_equal(json_array_size(items), 1);
         json_t *it = json_array_get(items, 0);
         static const char *const keys[] = {
-            "id",      "deducted", "bonus",  "pending", "self_score",
-            "project", "content",  "standard", "value", "method",
+            "id",      "deducted", "bonus",    "pending", "self_score",
+            "project", "content",  "standard", "value",   "method",
             "cycle",   "source",   "remark"};
         for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++)
             assert_non_null(json_object_get(it, keys[k]));
@@ -326,10 +365,10 @@ static void test_explain_json(void **state)
     json_t *doc = kh_render_explain_json(&g_county, &g_catalog, &g_nm, 2);
     assert_non_null(doc);
     char *s = kh_render_dumps(doc);
-    assert_non_null(strstr(
-        s, "{\"station\":\"NM\",\"item\":\"5.2.3\",\"year\":2024,\"entries\":[{"
-           "\"points\":-0.1,\"period\":\"2024-02\",\"pending\":false,"
-           "\"events\":[\"c1\",\"r2\"],\"why\":\"K1 扒窃 at market: −0.1\"}"));
+    assert_non_null(
+        strstr(s, "{\"station\":\"NM\",\"item\":\"5.2.3\",\"year\":2024,\"entries\":[{"
+                  "\"points\":-0.1,\"period\":\"2024-02\",\"pending\":false,"
+                  "\"events\":[\"c1\",\"r2\"],\"why\":\"K1 扒窃 at market: −0.1\"}"));
     assert_non_null(strstr(s, "\"points\":2.0"));
     assert_non_null(strstr(s, "\"deducted\":0.1,\"bonus\":3.0,\"pending\":0.0"));
     free(s);
@@ -340,8 +379,8 @@ static void test_explain_json(void **state)
     json_array_foreach(json_object_get(doc, "entries"), i, e)
     {
         kh_milli_t m;
-        assert_true(kh_milli_from_double(
-            json_number_value(json_object_get(e, "points")), &m));
+        assert_true(
+            kh_milli_from_double(json_number_value(json_object_get(e, "points")), &m));
         sum += m;
     }
     assert_int_equal(sum, 3000 - 100);
@@ -370,10 +409,9 @@ static void test_urban_json(void **state)
 static void test_invalid_utf8_text(void **state)
 {
     (void)state;
-    kh_entry_t e = {.points = -100, .period = "2024-02",
-                    .why = "bad \xFF byte"};
-    kh_item_score_t items[3] = {{.item = 0}, {.item = 1},
-                                {.item = 2, .entries = &e, .nentries = 1}};
+    kh_entry_t e = {.points = -100, .period = "2024-02", .why = "bad \xFF byte"};
+    kh_item_score_t items[3] = {
+        {.item = 0}, {.item = 1}, {.item = 2, .entries = &e, .nentries = 1}};
     kh_scorecard_t card = g_nm;
     card.items = items;
     json_t *doc = kh_render_explain_json(&g_county, &g_catalog, &card, 2);
@@ -403,8 +441,8 @@ static void test_rank_table(void **state)
 {
     (void)state;
     kh_rank_row_t rows[2] = {{&g_nm, 1}, {&g_qs, 2}};
-    json_t *doc = over_the_wire(
-        kh_render_rank_json(&g_county, &g_catalog, 2024, rows, 2));
+    json_t *doc =
+        over_the_wire(kh_render_rank_json(&g_county, &g_catalog, 2024, rows, 2));
     int rc;
     char *text = render(kh_render_rank_table, doc, &rc);
     assert_int_equal(rc, KH_OK);
@@ -437,8 +475,7 @@ static void test_rank_table(void **state)
 static void test_station_table(void **state)
 {
     (void)state;
-    json_t *doc =
-        over_the_wire(kh_render_station_json(&g_county, &g_catalog, &g_nm));
+    json_t *doc = over_the_wire(kh_render_station_json(&g_county, &g_catalog, &g_nm));
     int rc;
     char *text = render(kh_render_station_table, doc, &rc);
     assert_int_equal(rc, KH_OK);
@@ -449,9 +486,9 @@ static void test_station_table(void **state)
     assert_non_null(strstr(lines[0], "总分 42.90"));
     assert_non_null(strstr(lines[0], "加分 3.00"));
     assert_non_null(strstr(lines[0], "待扣 149.50"));
-    static const char *const heads[] = {"条目", "项目", "内容", "标准",
-                                        "分值", "方法", "考核周期",
-                                        "数据来源", "自评分", "考核得分", "备注"};
+    static const char *const heads[] = {"条目",   "项目",     "内容",     "标准",
+                                        "分值",   "方法",     "考核周期", "数据来源",
+                                        "自评分", "考核得分", "备注"};
     for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++)
         assert_non_null(strstr(lines[1], heads[i]));
     assert_non_null(strstr(lines[3], "一、治安管理"));
@@ -493,8 +530,7 @@ static void test_station_table(void **state)
 static void test_explain_table(void **state)
 {
     (void)state;
-    json_t *doc =
-        over_the_wire(kh_render_explain_json(&g_county, &g_catalog, &g_nm, 2));
+    json_t *doc = over_the_wire(kh_render_explain_json(&g_county, &g_catalog, &g_nm, 2));
     int rc;
     char *text = render(kh_render_explain_table, doc, &rc);
     assert_int_equal(rc, KH_OK);
@@ -528,8 +564,8 @@ static void test_urban_table(void **state)
 {
     (void)state;
     kh_urban_row_t rows[3] = {{1, 9, 0, 0}, {0, 7, 2, 200}, {2, 7, 2, 200}};
-    json_t *doc = over_the_wire(
-        kh_render_urban_json(&g_county, "2024-02", false, rows, 3));
+    json_t *doc =
+        over_the_wire(kh_render_urban_json(&g_county, "2024-02", false, rows, 3));
     int rc;
     char *text = render(kh_render_urban_table, doc, &rc);
     assert_int_equal(rc, KH_OK);
@@ -555,9 +591,9 @@ static void test_bad_documents(void **state)
     int rc;
     json_t *arr = json_array();
     json_t *empty = json_object();
-    int (*fns[4])(FILE *, const json_t *) = {
-        kh_render_rank_table, kh_render_station_table,
-        kh_render_explain_table, kh_render_urban_table};
+    int (*fns[4])(FILE *,
+                  const json_t *) = {kh_render_rank_table, kh_render_station_table,
+                                     kh_render_explain_table, kh_render_urban_table};
     for (int i = 0; i < 4; i++) {
         char *text = render(fns[i], arr, &rc);
         assert_int_equal(rc, KH_EINVAL);
@@ -574,10 +610,10 @@ static void test_bad_documents(void **state)
     json_decref(empty);
 
     /* wrong types inside print as empty cells, not a crash */
-    json_t *doc = json_loads(
-        "{\"year\":\"x\",\"stations\":[{\"rank\":\"a\",\"station\":5,"
-        "\"total\":\"?\",\"sections\":[1]},7]}",
-        0, NULL);
+    json_t *doc =
+        json_loads("{\"year\":\"x\",\"stations\":[{\"rank\":\"a\",\"station\":5,"
+                   "\"total\":\"?\",\"sections\":[1]},7]}",
+                   0, NULL);
     char *text = render(kh_render_rank_table, doc, &rc);
     assert_int_equal(rc, KH_OK);
     free(text);
@@ -614,8 +650,7 @@ static void test_example_documents(void **state)
 
     all = json_load_file(KH_EXAMPLES_DIR "/expected-closed-2024-02.json", 0, &err);
     assert_non_null(all);
-    text = render(kh_render_urban_table, json_object_get(all, "urban_2024_02"),
-                  &rc);
+    text = render(kh_render_urban_table, json_object_get(all, "urban_2024_02"), &rc);
     assert_int_equal(rc, KH_OK);
     n = split_lines(text, lines, 16);
     assert_int_equal(n, 6);
@@ -628,20 +663,13 @@ static void test_example_documents(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_width),
-        cmocka_unit_test(test_fit_and_pad),
-        cmocka_unit_test(test_amount_dumps),
-        cmocka_unit_test(test_rank_json),
-        cmocka_unit_test(test_station_json),
-        cmocka_unit_test(test_explain_json),
-        cmocka_unit_test(test_urban_json),
-        cmocka_unit_test(test_invalid_utf8_text),
-        cmocka_unit_test(test_rank_table),
-        cmocka_unit_test(test_station_table),
-        cmocka_unit_test(test_explain_table),
-        cmocka_unit_test(test_urban_table),
-        cmocka_unit_test(test_bad_documents),
-        cmocka_unit_test(test_example_documents),
+        cmocka_unit_test(test_width),         cmocka_unit_test(test_fit_and_pad),
+        cmocka_unit_test(test_amount_dumps),  cmocka_unit_test(test_rank_json),
+        cmocka_unit_test(test_station_json),  cmocka_unit_test(test_explain_json),
+        cmocka_unit_test(test_urban_json),    cmocka_unit_test(test_invalid_utf8_text),
+        cmocka_unit_test(test_rank_table),    cmocka_unit_test(test_station_table),
+        cmocka_unit_test(test_explain_table), cmocka_unit_test(test_urban_table),
+        cmocka_unit_test(test_bad_documents), cmocka_unit_test(test_example_documents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

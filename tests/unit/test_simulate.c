@@ -56,8 +56,7 @@ static kh_catalog_t *load_catalog(void)
 {
     kh_catalog_t *cat = NULL;
     char err[256];
-    int rc = kh_catalog_load(&cat, KH_SOURCE_DIR "/rules/catalog.json", err,
-                             sizeof err);
+    int rc = kh_catalog_load(&cat, KH_SOURCE_DIR "/rules/catalog.json", err, sizeof err);
     if (rc != KH_OK)
         fprintf(stderr, "catalog: %s\n", err);
     assert_int_equal(rc, KH_OK);
@@ -134,10 +133,10 @@ static void test_bad_options(void **state)
 
 /* What the stream shows, gathered line by line. */
 typedef struct seen {
-    json_t *ids;       /* "source/id" -> the line */
-    json_t *calls;     /* case_id -> {"kind","location","station"} of rev 0 */
-    json_t *patrols;   /* "station/patrol_id" -> first event id */
-    json_t *defects;   /* "item/defect" -> true */
+    json_t *ids;     /* "source/id" -> the line */
+    json_t *calls;   /* case_id -> {"kind","location","station"} of rev 0 */
+    json_t *patrols; /* "station/patrol_id" -> first event id */
+    json_t *defects; /* "item/defect" -> true */
     size_t lines, duplicates, types[KH_EV_COUNT], categories[KH_CAT_COUNT];
     size_t z_times, midnight_z_calls, review_first, revised, voided, moved;
     size_t revoked, caught, arrested, rereports, not_in_platform, onsite;
@@ -169,8 +168,8 @@ static void scan(const text_t *county_text, const text_t *events, seen_t *s)
 {
     kh_county_t *county;
     char err[256];
-    int rc = kh_county_load_mem(&county, county_text->buf, county_text->len,
-                                err, sizeof err);
+    int rc =
+        kh_county_load_mem(&county, county_text->buf, county_text->len, err, sizeof err);
     if (rc != KH_OK)
         fprintf(stderr, "county: %s\n", err);
     assert_int_equal(rc, KH_OK);
@@ -226,11 +225,10 @@ static void scan(const text_t *county_text, const text_t *events, seen_t *s)
             json_t *c = json_object_get(s->calls, ev.case_id);
             if (ev.rev == 0) {
                 assert_null(c);
-                json_object_set_new(
-                    s->calls, ev.case_id,
-                    json_pack("{s:i,s:i,s:s}", "kind", (int)ev.case_kind,
-                              "location", (int)ev.location, "station",
-                              ev.station));
+                json_object_set_new(s->calls, ev.case_id,
+                                    json_pack("{s:i,s:i,s:s}", "kind", (int)ev.case_kind,
+                                              "location", (int)ev.location, "station",
+                                              ev.station));
                 /* local 00:xx written in UTC is 16:xx the day before */
                 if (has(p, len, "T16:") && has(p, len, "Z\", "))
                     s->midnight_z_calls++;
@@ -241,8 +239,7 @@ static void scan(const text_t *county_text, const text_t *events, seen_t *s)
                 else if (strcmp(json_string_value(json_object_get(c, "station")),
                                 ev.station) != 0)
                     s->moved++;
-                else if (json_integer_value(json_object_get(c, "kind")) !=
-                             ev.case_kind ||
+                else if (json_integer_value(json_object_get(c, "kind")) != ev.case_kind ||
                          json_integer_value(json_object_get(c, "location")) !=
                              ev.location)
                     s->revised++;
@@ -285,8 +282,8 @@ static void scan(const text_t *county_text, const text_t *events, seen_t *s)
             s->no_images += !ev.has_images;
             break;
         case KH_EV_PATROL_PLAN:
-            s->incomplete_plans += !(ev.zones && ev.routes && ev.focal_points &&
-                                     ev.time_slots && ev.forces);
+            s->incomplete_plans +=
+                !(ev.zones && ev.routes && ev.focal_points && ev.time_slots && ev.forces);
             break;
         case KH_EV_RATE:
             s->metrics[ev.metric]++;
@@ -377,8 +374,7 @@ static void test_county_stream(void **state)
 
     /* the county has 12 stations, 3 urban, classes mixed */
     kh_county_t *c;
-    assert_int_equal(kh_county_load_mem(&c, county.buf, county.len, NULL, 0),
-                     KH_OK);
+    assert_int_equal(kh_county_load_mem(&c, county.buf, county.len, NULL, 0), KH_OK);
     assert_int_equal(c->nstations, 12);
     int urban = 0, klass[4] = {0};
     for (size_t i = 0; i < c->nstations; i++) {
@@ -403,15 +399,14 @@ static void test_province_and_cut(void **state)
     o.first_month = 3;
     o.last_month = 7;
     /* cut at 2025-06-15 00:00 county time */
-    o.until = (kh_usec_t)(kh_day_from_civil(2025, 6, 15) * INT64_C(86400) -
-                          8 * 3600) * KH_USEC_PER_SEC;
+    o.until = (kh_usec_t)(kh_day_from_civil(2025, 6, 15) * INT64_C(86400) - 8 * 3600) *
+              KH_USEC_PER_SEC;
     text_t county, events;
     kh_simulate_stats_t st;
     generate(&o, &county, &events, &st);
 
     kh_county_t *c;
-    assert_int_equal(kh_county_load_mem(&c, county.buf, county.len, NULL, 0),
-                     KH_OK);
+    assert_int_equal(kh_county_load_mem(&c, county.buf, county.len, NULL, 0), KH_OK);
     assert_int_equal(c->nstations, 40);
     assert_string_equal(c->stations[0].code, "S0001");
     assert_string_equal(c->stations[39].code, "S0040");
@@ -471,8 +466,8 @@ static void test_province_volume(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     fclose(devnull);
     kh_simulate_close(&sim);
-    double secs = (double)(t1.tv_sec - t0.tv_sec) +
-                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double secs =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     fprintf(stderr, "province 3000 x 12: %llu events in %.2f s\n",
             (unsigned long long)st.lines, secs);
     assert_true(st.lines >= 1000000);
@@ -500,12 +495,9 @@ static void test_write_error(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deterministic),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_county_stream),
-        cmocka_unit_test(test_province_and_cut),
-        cmocka_unit_test(test_scale),
-        cmocka_unit_test(test_province_volume),
+        cmocka_unit_test(test_deterministic), cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_county_stream), cmocka_unit_test(test_province_and_cut),
+        cmocka_unit_test(test_scale),         cmocka_unit_test(test_province_volume),
         cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

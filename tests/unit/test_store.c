@@ -20,8 +20,8 @@
 
 static char g_dir[64];
 
-static void call(kh_event_t *ev, const char *id, const char *station,
-                 const char *case_id, int rev)
+static void call(kh_event_t *ev, const char *id, const char *station, const char *case_id,
+                 int rev)
 {
     kh_event_init(ev);
     ev->source = KH_SRC_DISPATCH;
