@@ -92,17 +92,6 @@ static const char *amount_str(const json_t *v, char *buf)
     return buf;
 }
 
-/* A signed amount: "+2.00", "-0.10", "0.00". buf >= 33 bytes. */
-static const char *signed_str(kh_milli_t v, char *buf)
-{
-    kh_milli_format2(v, buf + 1);
-    if (v > 0 && strcmp(buf + 1, "0.00") != 0) {
-        buf[0] = '+';
-        return buf;
-    }
-    return buf + 1;
-}
-
 /* An integer (rank, year, revision) as text; "" when not a number.
  * buf >= 24 bytes. */
 static const char *int_str(const json_t *v, char *buf)
@@ -151,10 +140,10 @@ static const char *section_line(const json_t *sec, char *buf, size_t cap)
     char max[32], score[32], ded[32];
     const char *id = get_str(sec, "id");
     const char *num = section_numeral(id);
-    int n = snprintf(buf, cap, "%s%s%s  满分 %s  得分 %s", num ? num : id,
-                     *id ? "、" : "", get_str(sec, "title"),
-                     amount_str(json_object_get(sec, "max"), max),
-                     amount_str(json_object_get(sec, "score"), score));
+    int n =
+        snprintf(buf, cap, "%s%s%s  满分 %s  得分 %s", num ? num : id, *id ? "、" : "",
+                 get_str(sec, "title"), amount_str(json_object_get(sec, "max"), max),
+                 amount_str(json_object_get(sec, "score"), score));
     if (json_object_get(sec, "deducted") && n >= 0 && (size_t)n < cap)
         snprintf(buf + n, cap - (size_t)n, "  扣分 %s",
                  amount_str(json_object_get(sec, "deducted"), ded));
@@ -251,8 +240,9 @@ static json_t *rank_sections(const json_t *rank, const json_t *rows)
             if (!id)
                 continue;
             const char *title = get_str(s, "title");
-            json_t *col = *title ? json_pack("{s:s, s:s}", "id", id, "title", title)
-                                 : json_pack("{s:s, s:s+}", "id", id, "title", "部分", id);
+            json_t *col = *title
+                              ? json_pack("{s:s, s:s}", "id", id, "title", title)
+                              : json_pack("{s:s, s:s+}", "id", id, "title", "部分", id);
             ok = ok && col && json_array_append_new(out, col) == 0;
         }
     } else {
@@ -284,8 +274,7 @@ static int snap_open(snap_t *s, const json_t *doc, char *err, size_t errlen)
     s->doc = doc;
     s->rows = json_object_get(rank, "stations");
     s->stations = json_object_get(doc, "stations");
-    if (!json_is_object(doc) || !json_is_array(s->rows) ||
-        !json_is_array(s->stations)) {
+    if (!json_is_object(doc) || !json_is_array(s->rows) || !json_is_array(s->stations)) {
         set_err(err, errlen,
                 "not a snapshot: needs a \"rank\" object with a \"stations\" "
                 "array and a \"stations\" array");
@@ -524,14 +513,14 @@ static void csv_end(csv_t *c)
 static int write_csv(FILE *f, const snap_t *s)
 {
     csv_t c = {.f = f, .started = false};
-    char buf[32], buf2[32], buf3[32], buf4[32], net[40];
+    char buf[32], buf2[32], buf3[32], buf4[32], net[32];
     size_t i, j, k;
     const json_t *row, *sec, *st, *item;
 
     fputs("\xEF\xBB\xBF", f);
 
     /* the publication */
-    static const char *const pub_head[] = {"单位", "年度", "月份", "版本",
+    static const char *const pub_head[] = {"单位", "年度",       "月份",    "版本",
                                            "哈希", "上一版哈希", "发布时间"};
     for (i = 0; i < sizeof pub_head / sizeof *pub_head; i++)
         csv_text(&c, pub_head[i]);
@@ -574,9 +563,9 @@ static int write_csv(FILE *f, const snap_t *s)
 
     /* one block per station */
     static const char *const st_head[] = {"代码", "派出所", "年度",
-                                          "总分", "加分", "待扣"};
+                                          "总分", "加分",   "待扣"};
     static const char *const item_head[] = {
-        "部分",     "条目",     "项目",   "内容",     "标准", "分值", "方法", "考核周期",
+        "部分",     "条目",   "项目",     "内容", "标准", "分值", "方法", "考核周期",
         "数据来源", "自评分", "考核得分", "扣分", "加分", "待扣", "备注"};
     json_array_foreach(s->stations, i, st)
     {
@@ -608,9 +597,9 @@ static int write_csv(FILE *f, const snap_t *s)
                 csv_text(&c, get_str(item, "cycle"));
                 csv_text(&c, get_str(item, "source"));
                 csv_num(&c, amount_str(json_object_get(item, "self_score"), buf));
-                csv_num(&c, signed_str(get_milli(item, "bonus") -
-                                           get_milli(item, "deducted"),
-                                       net));
+                csv_num(&c,
+                        kh_milli_format2(
+                            get_milli(item, "bonus") - get_milli(item, "deducted"), net));
                 csv_num(&c, amount_str(json_object_get(item, "deducted"), buf2));
                 csv_num(&c, amount_str(json_object_get(item, "bonus"), buf3));
                 csv_num(&c, amount_str(json_object_get(item, "pending"), buf4));
@@ -623,7 +612,7 @@ static int write_csv(FILE *f, const snap_t *s)
     /* what this revision changed */
     if (s->changes && json_array_size(s->changes) > 0) {
         static const char *const ch_head[] = {"代码", "派出所", "条目", "字段",
-                                              "原值", "新值", "事件"};
+                                              "原值", "新值",   "事件"};
         csv_end(&c);
         for (j = 0; j < sizeof ch_head / sizeof *ch_head; j++)
             csv_text(&c, ch_head[j]);
@@ -707,7 +696,8 @@ static const char html_css[] =
     "tr.sec th{background:#dde6f0;font-weight:bold}"
     "thead{display:table-header-group}"
     "tr{page-break-inside:avoid;break-inside:avoid}"
-    "dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:0 0 12px}"
+    "dl.meta{display:grid;grid-template-columns:max-content auto;gap:2px 12px;margin:0 0 "
+    "12px}"
     "dl.meta dt{font-weight:bold}dl.meta dd{margin:0}"
     "code{font-family:\"DejaVu Sans Mono\",monospace;word-break:break-all}"
     "p.totals span{margin-right:16px}"
@@ -746,6 +736,20 @@ static const char *month_label(const char *m, char *buf, size_t cap)
         }
     }
     return m;
+}
+
+/* The chart's grid step for a scale up to `top`: the least of 1, 2, 5,
+ * 10, 20, 50, ... points that needs at most 8 intervals. */
+static kh_milli_t chart_step(kh_milli_t top)
+{
+    static const kh_milli_t mantissa[] = {1, 2, 5};
+    for (kh_milli_t decade = KH_MILLI(1);; decade *= 10) {
+        for (size_t i = 0; i < sizeof mantissa / sizeof *mantissa; i++) {
+            kh_milli_t step = decade * mantissa[i];
+            if ((top + step - 1) / step <= 8)
+                return step;
+        }
+    }
 }
 
 /*
@@ -795,10 +799,7 @@ static int html_chart(FILE *f, const snap_t *s, const json_t *st)
             top = m;
         k++;
     }
-    /* A step of 1, 2 or 5 × 10^k points giving at most 8 intervals. */
-    kh_milli_t step = KH_MILLI(1);
-    for (int mult = 0; (top + step - 1) / step > 8; mult = (mult + 1) % 3)
-        step = step * (mult == 1 ? 5 : 2) / (mult == 1 ? 2 : 1);
+    kh_milli_t step = chart_step(top);
     kh_milli_t ymax = (top + step - 1) / step * step;
 
     const int64_t plot_w = SVG_W - SVG_LEFT - SVG_RIGHT;
@@ -806,8 +807,9 @@ static int html_chart(FILE *f, const snap_t *s, const json_t *st)
     const int64_t x0 = SVG_LEFT, y0 = SVG_TOP + plot_h;
     char lab[32], buf[32];
 
-    fprintf(f, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
-               "role=\"img\" aria-label=\"",
+    fprintf(f,
+            "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
+            "role=\"img\" aria-label=\"",
             SVG_W, SVG_H, SVG_W, SVG_H);
     h_esc(f, station_name(s, code));
     fputs(" 月末累计总分\"><title>", f);
@@ -820,8 +822,8 @@ static int html_chart(FILE *f, const snap_t *s, const json_t *st)
         fprintf(f,
                 "<line class=\"grid\" x1=\"%lld\" y1=\"%lld\" x2=\"%lld\" y2=\"%lld\"/>"
                 "<text x=\"%lld\" y=\"%lld\" text-anchor=\"end\">%lld</text>",
-                (long long)x0, y, (long long)(x0 + plot_w), y, (long long)(x0 - 6),
-                y + 4, (long long)(v / 1000));
+                (long long)x0, y, (long long)(x0 + plot_w), y, (long long)(x0 - 6), y + 4,
+                (long long)(v / 1000));
     }
     fprintf(f,
             "<line class=\"axis\" x1=\"%lld\" y1=\"%d\" x2=\"%lld\" y2=\"%lld\"/>"
@@ -843,8 +845,8 @@ static int html_chart(FILE *f, const snap_t *s, const json_t *st)
         }
         for (k = 0; k < n; k++) {
             xs[k] = n == 1 ? x0 + plot_w / 2
-                           : x0 + SVG_PAD + (int64_t)k * (plot_w - 2 * SVG_PAD) /
-                                                (int64_t)(n - 1);
+                           : x0 + SVG_PAD +
+                                 (int64_t)k * (plot_w - 2 * SVG_PAD) / (int64_t)(n - 1);
             ys[k] = y0 - vals[k] * plot_h / ymax;
         }
         fputs("<polyline class=\"line\" points=\"", f);
@@ -854,7 +856,9 @@ static int html_chart(FILE *f, const snap_t *s, const json_t *st)
         for (k = 0; k < n; k++) {
             fprintf(f, "<circle class=\"pt\" cx=\"%lld\" cy=\"%lld\" r=\"3.5\"/>",
                     (long long)xs[k], (long long)ys[k]);
-            fprintf(f, "<text class=\"v\" x=\"%lld\" y=\"%lld\" text-anchor=\"middle\">%s</text>",
+            fprintf(f,
+                    "<text class=\"v\" x=\"%lld\" y=\"%lld\" "
+                    "text-anchor=\"middle\">%s</text>",
                     (long long)xs[k], (long long)(ys[k] - 8),
                     kh_milli_format2(vals[k], buf));
             fprintf(f, "<text x=\"%lld\" y=\"%lld\" text-anchor=\"middle\">",
@@ -875,8 +879,8 @@ static int html_chart(FILE *f, const snap_t *s, const json_t *st)
  * project share one 项目 cell, as the paper standard merges it. */
 static void html_card(FILE *f, const json_t *st)
 {
-    static const char *const head[] = {"条目",     "项目",   "内容",    "标准",
-                                       "分值",     "方法",   "考核周期", "数据来源",
+    static const char *const head[] = {"条目",   "项目",     "内容",     "标准",
+                                       "分值",   "方法",     "考核周期", "数据来源",
                                        "自评分", "考核得分", "备注"};
     char line[512], buf[32], result[128];
     size_t j, k, n;
@@ -897,9 +901,9 @@ static void html_card(FILE *f, const json_t *st)
             const char *project = get_str(item, "project");
             fputs("<tr>", f);
             h_td(f, "id", get_str(item, "id"));
-            bool cont = k > 0 && *project &&
-                        strcmp(get_str(json_array_get(items, k - 1), "project"),
-                               project) == 0;
+            bool cont =
+                k > 0 && *project &&
+                strcmp(get_str(json_array_get(items, k - 1), "project"), project) == 0;
             if (!cont) {
                 size_t run = 1;
                 while (*project && k + run < n &&
@@ -1187,8 +1191,8 @@ static void xl_int(xl_t *x, lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const j
     if (x->e != LXW_NO_ERROR)
         return;
     if (json_is_number(v))
-        xl_keep(x, worksheet_write_number(ws, r, c, (double)(long long)json_number_value(v),
-                                          fmt));
+        xl_keep(x, worksheet_write_number(ws, r, c,
+                                          (double)(long long)json_number_value(v), fmt));
     else
         xl_keep(x, worksheet_write_blank(ws, r, c, fmt));
 }
@@ -1236,8 +1240,8 @@ static lxw_worksheet *xl_sheet(xl_t *x, const char *want)
             memcpy(base + b, p, len);
             b += len;
         } else {
-            base[b++] = (*p < 0x20 || *p >= 0x80 || strchr("[]:*?/\\", *p)) ? '_'
-                                                                          : (char)*p;
+            base[b++] =
+                (*p < 0x20 || *p >= 0x80 || strchr("[]:*?/\\", *p)) ? '_' : (char)*p;
         }
         p += len;
         chars++;
@@ -1404,9 +1408,9 @@ static const struct {
     const char *head;
     double width;
 } xl_card_cols[] = {
-    {"条目", 8},    {"项目", 22},     {"内容", 24},     {"标准", 44}, {"分值", 24},
-    {"方法", 24},   {"考核周期", 10}, {"数据来源", 22}, {"自评分", 8}, {"考核得分", 9},
-    {"扣分", 8},    {"加分", 8},      {"待扣", 8},      {"备注", 36},
+    {"条目", 8},  {"项目", 22},     {"内容", 24},     {"标准", 44},  {"分值", 24},
+    {"方法", 24}, {"考核周期", 10}, {"数据来源", 22}, {"自评分", 8}, {"考核得分", 9},
+    {"扣分", 8},  {"加分", 8},      {"待扣", 8},      {"备注", 36},
 };
 #define XL_CARD_NCOLS (sizeof xl_card_cols / sizeof *xl_card_cols)
 
@@ -1450,9 +1454,9 @@ static void xl_station_sheet(xl_t *x, const snap_t *s, const json_t *st)
             xl_str(x, ws, r, 0, get_str(item, "id"), x->text);
             /* Consecutive items of one project share a merged 项目 cell,
              * as on the paper standard. */
-            bool cont = k > 0 && *project &&
-                        strcmp(get_str(json_array_get(items, k - 1), "project"),
-                               project) == 0;
+            bool cont =
+                k > 0 && *project &&
+                strcmp(get_str(json_array_get(items, k - 1), "project"), project) == 0;
             if (!cont) {
                 size_t run = 1;
                 while (*project && k + run < n &&
@@ -1460,8 +1464,8 @@ static void xl_station_sheet(xl_t *x, const snap_t *s, const json_t *st)
                               project) == 0)
                     run++;
                 if (run > 1 && x->e == LXW_NO_ERROR)
-                    xl_keep(x, worksheet_merge_range(ws, r, 1, (lxw_row_t)(r + run - 1), 1,
-                                                     project, x->wrap));
+                    xl_keep(x, worksheet_merge_range(ws, r, 1, (lxw_row_t)(r + run - 1),
+                                                     1, project, x->wrap));
                 else
                     xl_str(x, ws, r, 1, project, x->wrap);
             }

@@ -21,12 +21,16 @@
  *         line: the publication (单位 年度 月份 版本 哈希 上一版哈希
  *         发布时间), the ranking (名次 代码 派出所 总分 加分 待扣 and one
  *         column per section title), one block per station in rank order
- *         (a line naming it and its totals, then the header 部分 条目 项目
+ *         (代码 派出所 年度 总分 加分 待扣 and its line, then 部分 条目 项目
  *         内容 标准 分值 方法 考核周期 数据来源 自评分 考核得分 扣分 加分 待扣
  *         备注 and one line per item), and, when the revision changed
- *         anything, the changes (代码 条目 字段 原值 新值 事件).
+ *         anything, the changes (代码 派出所 条目 字段 原值 新值 事件).
+ *         A text cell that Excel would take for a formula (starting with
+ *         = + - @) gets a leading apostrophe; number cells never do.
  *   XLSX  sheets "排名" (the ranking under a title naming county, month,
- *         revision and hash), one per station named by its code, "月度"
+ *         revision and hash), one per station named by its code (made a
+ *         valid, unique Excel sheet name: []:*?/\ become '_', cut to 31
+ *         characters, a clash gets "~2"), "月度"
  *         (each station's total at each month end) and "变更" (the
  *         changes). Amounts are numbers formatted "0.00".
  *   HTML  one self-contained page (inline CSS, no external resources),
@@ -71,12 +75,12 @@ const char *kh_export_format_name(kh_export_format_t fmt);
  * Writes the snapshot document (borrowed) in format fmt to path,
  * atomically (see above). Returns KH_OK; KH_EINVAL when the document is
  * not a snapshot (not an object, no "rank" object with a "stations" array,
- * no "stations" array), fmt is unknown or path is empty; KH_EIO when the
- * file cannot be created, written or renamed; KH_ENOMEM. On failure err
- * (errlen bytes, may be NULL/0) names the cause, e.g. the path and
- * strerror(errno); on success it is left as it was.
+ * no "stations" array), fmt is unknown, or path is empty or ends in '/';
+ * KH_EIO when the file cannot be created, written or renamed; KH_ENOMEM.
+ * On failure err (errlen bytes, may be NULL/0) names the cause, e.g. the
+ * path and strerror(errno); on success it is left as it was.
  */
-int kh_export_write(const json_t *snapshot, kh_export_format_t fmt,
-                    const char *path, char *err, size_t errlen);
+int kh_export_write(const json_t *snapshot, kh_export_format_t fmt, const char *path,
+                    char *err, size_t errlen);
 
 #endif

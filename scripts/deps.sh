@@ -7,7 +7,7 @@ KH_PACKAGES=(
     libzmq3-dev liblmdb-dev lmdb-utils libprotobuf-c-dev protobuf-c-compiler
     libuv1-dev libjansson-dev libsodium-dev libcmocka-dev
     tzdata jq
-    libxlsxwriter-dev chromium unzip
+    libxlsxwriter-dev chromium unzip fonts-wqy-microhei
 )
 missing=()
 for p in "${KH_PACKAGES[@]}"; do

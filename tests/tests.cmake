@@ -48,3 +48,16 @@ foreach(spec ${KH_FUZZ_TARGETS})
     target_compile_definitions(fuzz_${name}_libfuzzer PRIVATE KH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
   endif()
 endforeach()
+
+# Layout: every C file is as .clang-format says (STYLE.md rule 13), label
+# "style". Skipped where clang-format is not installed.
+find_program(CLANG_FORMAT clang-format)
+if(CLANG_FORMAT)
+  file(GLOB_RECURSE KH_C_FILES
+    ${CMAKE_SOURCE_DIR}/lib/*.[ch] ${CMAKE_SOURCE_DIR}/cli/*.[ch]
+    ${CMAKE_SOURCE_DIR}/services/*.c ${CMAKE_SOURCE_DIR}/tests/unit/*.c
+    ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c)
+  add_test(NAME style_clang_format
+    COMMAND ${CLANG_FORMAT} --dry-run -Werror ${KH_C_FILES})
+  set_tests_properties(style_clang_format PROPERTIES LABELS style)
+endif()
