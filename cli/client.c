@@ -11,7 +11,24 @@
 
 #include "kaohe.h"
 #include "kh_error.h"
+#include "kh_keys.h"
 #include "kh_proc.h"
+
+const char *kh_client_identity = "admin";
+
+int kh_client_curve(void *zsock, const char *dir, const char *identity)
+{
+    kh_keypair_t server, me;
+    int rc;
+    if ((rc = kh_keys_load(dir, "server", &server)) != KH_OK ||
+        (rc = kh_keys_load(dir, identity, &me)) != KH_OK)
+        return rc;
+    if (zmq_setsockopt(zsock, ZMQ_CURVE_SERVERKEY, server.pub, 40) ||
+        zmq_setsockopt(zsock, ZMQ_CURVE_PUBLICKEY, me.pub, 40) ||
+        zmq_setsockopt(zsock, ZMQ_CURVE_SECRETKEY, me.sec, 40))
+        return KH_ENET;
+    return KH_OK;
+}
 
 static void *g_ctx;
 
@@ -33,10 +50,22 @@ int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req, si
         return KH_ENET;
     int linger = 0, rc = KH_ENET;
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (zmq_connect(s, ep) != 0 || zmq_send(s, req, len, 0) < 0)
+    if ((rc = kh_client_curve(s, dir, kh_client_identity)) != KH_OK)
         goto out;
+    rc = KH_ENET;
+    if (zmq_connect(s, ep) != 0)
+        goto out;
+    /* A DEALER has nowhere to send until a connection is made (and with
+     * CURVE, accepted): wait for that within the deadline too, rather than
+     * block for ever on a service that is down or refuses our key. */
+    zmq_pollitem_t out_it = {s, 0, ZMQ_POLLOUT, 0};
+    int n = zmq_poll(&out_it, 1, timeout_ms);
+    if (n <= 0 || zmq_send(s, req, len, ZMQ_DONTWAIT) < 0) {
+        rc = n == 0 ? KH_ETIMEOUT : KH_ENET;
+        goto out;
+    }
     zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
-    int n = zmq_poll(&it, 1, timeout_ms);
+    n = zmq_poll(&it, 1, timeout_ms);
     if (n <= 0) {
         rc = n == 0 ? KH_ETIMEOUT : KH_ENET;
         goto out;

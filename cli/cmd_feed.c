@@ -28,6 +28,7 @@
 #include "kh_catalog.h"
 #include "kh_county.h"
 #include "kh_error.h"
+#include "kh_keys.h"
 #include "kh_proc.h"
 
 #define WINDOW         20000
@@ -38,7 +39,7 @@ typedef struct line {
     char *text;
     size_t len;
     long lineno;
-    int role; /* kh_source_t of the ingest it goes to */
+    int sock; /* index of its (identity, ingest) socket */
     bool done, sent;
     int status; /* kh_status_t once done */
     char reason[32];
@@ -112,6 +113,47 @@ static int read_input(feed_t *f, const char *path, long *lineno)
     return rc;
 }
 
+/* A connection to one ingest as one identity. */
+typedef struct socket {
+    void *s;
+    int role;
+    char who[KH_IDENTITY_MAX + 8];
+} socket_t;
+
+/* Connects a DEALER to the ingest of a role as an identity. KH_ENOTFOUND
+ * when the identity has no key. */
+static int open_socket(socket_t *out, void *ctx, const char *dir, const char *who,
+                       int role)
+{
+    char ep[600], name[32];
+    snprintf(name, sizeof name, "ingest-%s", kh_source_name(role));
+    if (kh_endpoint(ep, sizeof ep, dir, name))
+        return KH_ERANGE;
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (!s)
+        return KH_ENET;
+    int zero = 0, linger = 0;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    int rc = kh_client_curve(s, dir, who);
+    if (rc == KH_OK && zmq_connect(s, ep) != 0)
+        rc = KH_ENET;
+    if (rc) {
+        zmq_close(s);
+        return rc;
+    }
+    /* Let the CURVE handshake finish before the first send (which does not
+     * wait): a refused key or a service down just leaves the events to
+     * the resends and the deadline. */
+    zmq_pollitem_t it = {s, 0, ZMQ_POLLOUT, 0};
+    zmq_poll(&it, 1, 2000);
+    out->s = s;
+    out->role = role;
+    snprintf(out->who, sizeof out->who, "%s", who);
+    return KH_OK;
+}
+
 /* The role an identity (--as) sends as; -1 when unknown, -2 for admin. */
 static int identity_role(const char *as)
 {
@@ -143,18 +185,13 @@ int kh_cmd_feed(const kh_args_t *a)
     if (kh_abspath(dir, sizeof dir, a->dir))
         return kh_fail("no data directory %s", a->dir);
 
-    /* With --as, the identity's rights are checked here too, with the
-     * county the services run with. */
+    /* The county the services run with: a station event whose station
+     * has no key (not in the county) can be sent by nobody. */
     kh_county_t *county = NULL;
-    kh_catalog_t *catalog = NULL;
-    if (as) {
-        char cfg[PATH_MAX], err[512];
-        kh_path(cfg, sizeof cfg, dir, NULL, "county", "json");
-        if (kh_county_load(&county, cfg, err, sizeof err))
-            return kh_fail("%s: %s", cfg, err);
-        if (kh_catalog_load(&catalog, kh_catalog_default_path(), err, sizeof err))
-            return kh_fail("rule catalog: %s", err);
-    }
+    char cfg[PATH_MAX + 16], err[512];
+    kh_path(cfg, sizeof cfg, dir, NULL, "county", "json");
+    if (kh_county_load(&county, cfg, err, sizeof err))
+        return kh_fail("%s: %s", cfg, err);
 
     feed_t f = {0};
     long lineno = 0;
@@ -162,58 +199,81 @@ int kh_cmd_feed(const kh_args_t *a)
         if (read_input(&f, a->pos[i], &lineno) != KH_OK)
             return kh_fail("cannot read %s", a->pos[i]);
 
+    /* One socket per (identity, ingest): each event goes with the key of
+     * its source (a station's with that station's key), or with --as. */
+    void *ctx = zmq_ctx_new();
+    socket_t *socks = NULL;
+    size_t nsocks = 0, capsocks = 0;
+    int rc = KH_EXIT_OK;
+
     /* Decide locally what needs no service; route the rest. */
     size_t left = 0;
-    for (size_t i = 0; i < f.n; i++) {
+    for (size_t i = 0; i < f.n && rc == KH_EXIT_OK; i++) {
         line_t *l = &f.v[i];
         kh_event_t ev;
         kh_event_init(&ev);
-        int rc = kh_event_parse_json(l->text, l->len, &ev);
+        int prc = kh_event_parse_json(l->text, l->len, &ev);
         if (ev.id[0]) {
             snprintf(l->id, sizeof l->id, "%s", ev.id);
             l->has_id = true;
         }
-        if (rc == KH_OK && as) {
-            if (as_role == -2)
-                rc = KH_EFORBIDDEN; /* admin sends no events */
-            else {
-                int c = kh_event_check(&ev, county, catalog, as, 0);
-                if (c == KH_EFORBIDDEN)
-                    rc = c;
+        char who[KH_IDENTITY_MAX + 8];
+        int role = (int)ev.source;
+        if (as) {
+            snprintf(who, sizeof who, "%s", as);
+            role = as_role >= 0 ? as_role : KH_SRC_STATION;
+        } else if (ev.source == KH_SRC_STATION) {
+            snprintf(who, sizeof who, "station-%s", ev.station);
+        } else {
+            snprintf(who, sizeof who, "%s", kh_source_name(ev.source));
+        }
+        int k = -1;
+        if (prc == KH_OK) {
+            for (size_t j = 0; j < nsocks && k < 0; j++)
+                if (socks[j].role == role && strcmp(socks[j].who, who) == 0)
+                    k = (int)j;
+            if (k < 0) {
+                if (nsocks == capsocks) {
+                    capsocks = capsocks ? capsocks * 2 : 8;
+                    socket_t *ns = realloc(socks, capsocks * sizeof *ns);
+                    if (!ns) {
+                        rc = kh_fail("out of memory");
+                        break;
+                    }
+                    socks = ns;
+                }
+                int orc = open_socket(&socks[nsocks], ctx, dir, who, role);
+                if (orc == KH_ENOTFOUND) {
+                    /* no key: nobody may speak for that station; say
+                     * which reason applies first (SPEC section 5) */
+                    prc = (!as && ev.source == KH_SRC_STATION &&
+                           kh_county_find(county, ev.station) < 0)
+                              ? KH_EUNKNOWN_STATION
+                              : KH_EFORBIDDEN;
+                } else if (orc != KH_OK) {
+                    rc = kh_fail("cannot connect to the %s ingest", kh_source_name(role));
+                    break;
+                } else {
+                    k = (int)nsocks++;
+                }
             }
         }
-        if (rc != KH_OK) {
+        if (prc != KH_OK) {
             l->done = true;
             l->status = KH_STATUS_REJECTED;
-            snprintf(l->reason, sizeof l->reason, "%s", kh_err_name(rc));
+            snprintf(l->reason, sizeof l->reason, "%s", kh_err_name(prc));
         } else {
-            l->role = as ? as_role : (int)ev.source;
+            l->sock = k;
             left++;
         }
         kh_event_clear(&ev);
     }
     kh_county_free(&county);
-    kh_catalog_free(&catalog);
-
-    void *ctx = zmq_ctx_new();
-    void *socks[KH_SRC_COUNT] = {0};
-    for (int r = 0; r < KH_SRC_COUNT; r++) {
-        char ep[600], name[32];
-        snprintf(name, sizeof name, "ingest-%s", kh_source_name(r));
-        if (kh_endpoint(ep, sizeof ep, dir, name))
-            return kh_fail("data directory path too long");
-        socks[r] = zmq_socket(ctx, ZMQ_DEALER);
-        int zero = 0, linger = 0;
-        zmq_setsockopt(socks[r], ZMQ_SNDHWM, &zero, sizeof zero);
-        zmq_setsockopt(socks[r], ZMQ_RCVHWM, &zero, sizeof zero);
-        zmq_setsockopt(socks[r], ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(socks[r], ep) != 0)
-            return kh_fail("cannot connect to %s", ep);
-    }
+    if (rc != KH_EXIT_OK)
+        return rc;
 
     size_t next = 0, inflight = 0;
     int64_t last_progress = now_ms(), last_scan = last_progress;
-    int rc = KH_EXIT_OK;
     while (left > 0) {
         int64_t now = now_ms();
         /* send new lines while the window allows */
@@ -224,7 +284,8 @@ int kh_cmd_feed(const kh_args_t *a)
                 size_t len;
                 if (kh_codec_submit_encode(next + 1, l->text, l->len, false, &buf,
                                            &len) == KH_OK) {
-                    zmq_send(socks[l->role], buf, len, 0);
+                    zmq_send(socks[l->sock].s, buf, len,
+                             ZMQ_DONTWAIT); /* unsent: resent */
                     free(buf);
                 }
                 l->sent = true;
@@ -234,18 +295,22 @@ int kh_cmd_feed(const kh_args_t *a)
             }
             next++;
         }
-        zmq_pollitem_t items[KH_SRC_COUNT];
-        for (int r = 0; r < KH_SRC_COUNT; r++)
-            items[r] = (zmq_pollitem_t){socks[r], 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(items, KH_SRC_COUNT, 100) < 0)
+        zmq_pollitem_t *items = calloc(nsocks ? nsocks : 1, sizeof *items);
+        if (!items)
             break;
-        for (int r = 0; r < KH_SRC_COUNT; r++) {
+        for (size_t r = 0; r < nsocks; r++)
+            items[r] = (zmq_pollitem_t){socks[r].s, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(items, (int)nsocks, 100) < 0) {
+            free(items);
+            break;
+        }
+        for (size_t r = 0; r < nsocks; r++) {
             if (!(items[r].revents & ZMQ_POLLIN))
                 continue;
             for (;;) {
                 zmq_msg_t m;
                 zmq_msg_init(&m);
-                if (zmq_msg_recv(&m, socks[r], ZMQ_DONTWAIT) < 0) {
+                if (zmq_msg_recv(&m, socks[r].s, ZMQ_DONTWAIT) < 0) {
                     zmq_msg_close(&m);
                     break;
                 }
@@ -272,6 +337,7 @@ int kh_cmd_feed(const kh_args_t *a)
                 zmq_msg_close(&m);
             }
         }
+        free(items);
         /* Lazy Pirate: resend what is overdue (looked for twice a second,
          * not on every wake-up, so a large feed costs no quadratic scan). */
         now = now_ms();
@@ -286,7 +352,7 @@ int kh_cmd_feed(const kh_args_t *a)
             size_t len;
             if (kh_codec_submit_encode(i + 1, l->text, l->len, false, &buf, &len) ==
                 KH_OK) {
-                zmq_send(socks[l->role], buf, len, 0);
+                zmq_send(socks[l->sock].s, buf, len, ZMQ_DONTWAIT); /* unsent: resent */
                 free(buf);
             }
             l->retry_ms = l->retry_ms * 2 > MAX_RETRY_MS ? MAX_RETRY_MS : l->retry_ms * 2;
@@ -301,8 +367,9 @@ int kh_cmd_feed(const kh_args_t *a)
             break;
         }
     }
-    for (int r = 0; r < KH_SRC_COUNT; r++)
-        zmq_close(socks[r]);
+    for (size_t r = 0; r < nsocks; r++)
+        zmq_close(socks[r].s);
+    free(socks);
     zmq_ctx_term(ctx);
 
     size_t counts[6] = {0};

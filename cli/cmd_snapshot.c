@@ -496,6 +496,8 @@ int kh_cmd_subscribe(const kh_args_t *a)
     int linger = 0;
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "", 0);
+    if (kh_client_curve(sub, dir, kh_client_identity) != KH_OK)
+        return kh_fail("no key for %s in %s/keys", kh_client_identity, dir);
     if (zmq_connect(sub, ep) != 0)
         return kh_fail("cannot connect to %s", ep);
     signal(SIGINT, on_sig);

@@ -29,6 +29,7 @@
 #include "kaohe.h"
 #include "kh_county.h"
 #include "kh_error.h"
+#include "kh_keys.h"
 #include "kh_proc.h"
 #include "kh_render.h"
 
@@ -237,6 +238,16 @@ int kh_cmd_up(const kh_args_t *a)
     } else if (access(cfg, R_OK) != 0) {
         return kh_usage_error("a new data directory needs -c county.json");
     }
+    /* Keys: the server's pair and one per identity, made on first start
+     * (and for stations added to the county since). */
+    kh_county_t *cur = NULL;
+    int created = 0;
+    if (kh_county_load(&cur, cfg, err, sizeof err))
+        return kh_fail("%s: %s", cfg, err);
+    int krc = kh_keys_init(dir, cur, &created);
+    kh_county_free(&cur);
+    if (krc)
+        return kh_fail("cannot create keys in %s/keys: %s", dir, kh_strerror(krc));
     char ep[600];
     if (kh_endpoint(ep, sizeof ep, dir, "ingest-assessor"))
         return kh_fail("data directory path too long for ipc endpoints: %s", dir);

@@ -41,6 +41,14 @@ int kh_fail(const char *fmt, ...);
 /* Requires the data directory; prints the error otherwise. */
 bool kh_need_dir(const kh_args_t *a);
 
+/* The identity the CLI's requests are made as (--as, default "admin"). */
+extern const char *kh_client_identity;
+
+/* Makes a socket a CURVE client of DIR's services with an identity's
+ * key pair from DIR/keys. KH_OK, KH_ENOTFOUND when the identity has no
+ * key (or the server none: kaohe up creates them). */
+int kh_client_curve(void *zsock, const char *dir, const char *identity);
+
 /* One request/reply round trip over a fresh DEALER to DIR's endpoint
  * NAME, waiting at most timeout_ms. The reply's bytes in *out (malloc'd).
  * KH_OK, KH_ETIMEOUT, KH_ENET. */
@@ -58,6 +66,7 @@ int kh_cmd_query(const kh_args_t *a); /* rank station explain urban close */
 int kh_cmd_simulate(const kh_args_t *a);
 int kh_cmd_snapshot(const kh_args_t *a); /* publish list show diff verify export */
 int kh_cmd_subscribe(const kh_args_t *a);
+int kh_cmd_keys(const kh_args_t *a);
 
 /* The services kaohe up starts, in start order. */
 extern const char *const kh_services[];

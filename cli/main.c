@@ -39,7 +39,11 @@ static const char usage_text[] =
     "  snapshot export YYYY-MM --format json|csv|xlsx|html -o FILE [--rev N]\n"
     "  subscribe [--count N]        print snapshots as they are published\n"
     "\n"
-    "global options: -d DIR (or $KAOHE_DATA), --json, -h/--help\n"
+    "  keys list|add NAME|revoke NAME  the CurveZMQ identities in DIR/keys\n"
+    "\n"
+    "global options: -d DIR (or $KAOHE_DATA), --json, --as NAME (the key to\n"
+    "  use: dispatch, legal, assessor, admin or station-CODE; default admin,\n"
+    "  and for feed each event's own source), -h/--help\n"
     "exit status: 0 ok, 1 failure, 2 usage error, 3 some events rejected\n";
 
 /* Options that take a value; everything else starting with - is a flag. */
@@ -159,6 +163,8 @@ int main(int argc, char **argv)
     if (d)
         a.dir = d;
     a.json = kh_args_flag(&a, "--json");
+    if (kh_args_get(&a, "--as"))
+        kh_client_identity = kh_args_get(&a, "--as");
     kh_log_init("kaohe");
 
     if (strcmp(a.cmd, "up") == 0)
@@ -179,6 +185,8 @@ int main(int argc, char **argv)
         return kh_cmd_snapshot(&a);
     if (strcmp(a.cmd, "subscribe") == 0)
         return kh_cmd_subscribe(&a);
+    if (strcmp(a.cmd, "keys") == 0)
+        return kh_cmd_keys(&a);
     if (strcmp(a.cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return KH_EXIT_OK;

@@ -10,8 +10,85 @@
 #include <zmq.h>
 
 #include "kh_error.h"
+#include "kh_keys.h"
 #include "kh_log.h"
 #include "kh_proc.h"
+#include "kh_zuv.h"
+
+/*
+ * The ZAP handler (RFC 27): libzmq asks it, over inproc, whether a CURVE
+ * client's public key may connect. Only keys listed in DIR/keys/ are
+ * admitted, and the answer names the identity as the User-Id every
+ * message of that connection then carries. Without a handler, CURVE
+ * would encrypt but authenticate nobody, so the services refuse to start
+ * without one.
+ */
+static void on_zap(void *zsock, void *arg)
+{
+    kh_service_t *svc = arg;
+    for (int i = 0; i < 64; i++) {
+        kh_zmsg_t m;
+        if (kh_zmsg_recv(zsock, &m) != KH_OK)
+            break;
+        const char *user = NULL;
+        const char *status = "400", *text = "unknown key";
+        char z85[41] = "";
+        if (m.n >= 7 && kh_zmsg_size(&m, 5) == 5 &&
+            memcmp(kh_zmsg_data(&m, 5), "CURVE", 5) == 0 && kh_zmsg_size(&m, 6) == 32) {
+            zmq_z85_encode(z85, kh_zmsg_data(&m, 6), 32);
+            user = kh_keyring_lookup(svc->keyring, z85);
+            if (user) {
+                status = "200";
+                text = "OK";
+            }
+        } else {
+            text = "CURVE only";
+        }
+        if (!user)
+            kh_log(KH_LOG_WARN, "connection refused", "cause", text, "key",
+                   z85[0] ? z85 : "-", (char *)NULL);
+        const void *data[6] = {"1.0",
+                               m.n >= 2 ? kh_zmsg_data(&m, 1) : (const uint8_t *)"",
+                               status,
+                               text,
+                               user ? user : "",
+                               ""};
+        size_t lens[6] = {3,
+                          m.n >= 2 ? kh_zmsg_size(&m, 1) : 0,
+                          3,
+                          strlen(text),
+                          user ? strlen(user) : 0,
+                          0};
+        kh_zsend_parts(zsock, data, lens, 6);
+        kh_zmsg_close(&m);
+    }
+}
+
+static int start_auth(kh_service_t *svc)
+{
+    kh_keypair_t server, service;
+    if (kh_keys_load(svc->dir, "server", &server) != KH_OK ||
+        kh_keys_load(svc->dir, "service", &service) != KH_OK) {
+        kh_log(KH_LOG_ERROR, "no keys (kaohe up creates them)", "dir", svc->dir,
+               (char *)NULL);
+        return 1;
+    }
+    memcpy(svc->server_pub, server.pub, sizeof svc->server_pub);
+    memcpy(svc->server_sec, server.sec, sizeof svc->server_sec);
+    memcpy(svc->service_pub, service.pub, sizeof svc->service_pub);
+    memcpy(svc->service_sec, service.sec, sizeof svc->service_sec);
+    svc->zap = zmq_socket(svc->zctx, ZMQ_REP);
+    int linger = 0;
+    if (!svc->zap || kh_keyring_open(&svc->keyring, svc->dir) != KH_OK ||
+        zmq_setsockopt(svc->zap, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
+        zmq_bind(svc->zap, "inproc://zeromq.zap.01") != 0 ||
+        kh_zwatch_start(svc->loop, svc->zap, on_zap, svc, &svc->wzap) != KH_OK) {
+        kh_log(KH_LOG_ERROR, "cannot start the ZAP handler", "cause",
+               zmq_strerror(zmq_errno()), (char *)NULL);
+        return 1;
+    }
+    return 0;
+}
 
 static void usage(const char *base)
 {
@@ -93,6 +170,8 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
         kh_log(KH_LOG_ERROR, "cannot create event loop", (char *)NULL);
         return 1;
     }
+    if (start_auth(svc))
+        return 1;
     char nst[16];
     snprintf(nst, sizeof nst, "%zu", svc->county->nstations);
     kh_log(KH_LOG_INFO, "starting", "dir", svc->dir, "county", svc->county->name,
@@ -110,6 +189,7 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_signal_stop(&svc->sigint);
     uv_close((uv_handle_t *)&svc->sigterm, NULL);
     uv_close((uv_handle_t *)&svc->sigint, NULL);
+    kh_zwatch_stop(&svc->wzap);
     if (svc->on_stop)
         svc->on_stop(svc);
 }
@@ -134,6 +214,11 @@ int kh_service_run(kh_service_t *svc)
 
 void kh_service_fini(kh_service_t *svc)
 {
+    if (svc->zap) {
+        zmq_close(svc->zap);
+        svc->zap = NULL;
+    }
+    kh_keyring_close(&svc->keyring);
     if (svc->loop) {
         uv_loop_close(svc->loop);
         free(svc->loop);
@@ -171,9 +256,20 @@ void *kh_service_socket(kh_service_t *svc, int type, const char *name, bool bind
     /* A request to a peer that is down fails at once (EAGAIN) instead of
      * queueing and being carried out later, after its sender was told it
      * failed (a close reported failed must not happen afterwards). */
-    int immediate = 1;
+    int immediate = 1, one = 1;
     if (!bind)
         zmq_setsockopt(s, ZMQ_IMMEDIATE, &immediate, sizeof immediate);
+    /* Every bound socket is a CURVE server checked by the ZAP handler;
+     * the services reach each other as the "service" identity. */
+    if (bind) {
+        zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, svc->server_sec, 40);
+        zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "kaohe", 5);
+    } else {
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, svc->server_pub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, svc->service_pub, 40);
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, svc->service_sec, 40);
+    }
     if (bind) {
         /* A stale socket file from an unclean stop would make bind fail. */
         unlink(ep + 6);

@@ -28,6 +28,13 @@ typedef struct kh_service {
     uv_signal_t sigterm, sigint;
     void (*on_stop)(struct kh_service *svc); /* close sockets, handles */
     void *data;
+    /* CurveZMQ: the server's pair (every bound socket is a CURVE server),
+     * the services' own client pair, and the ZAP handler's keyring. */
+    char server_pub[41], server_sec[41];
+    char service_pub[41], service_sec[41];
+    struct kh_keyring *keyring;
+    void *zap;
+    struct kh_zwatch *wzap;
 } kh_service_t;
 
 /* Parses arguments and loads everything; base is "scorer", "ranker" or

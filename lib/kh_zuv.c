@@ -186,3 +186,11 @@ int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload, size_t
     lens[k++] = len;
     return kh_zsend_parts(zsock, data, lens, k);
 }
+
+const char *kh_zmsg_user(const kh_zmsg_t *m, int i)
+{
+    if (i < 0 || i >= m->n)
+        return NULL;
+    const char *u = zmq_msg_gets((zmq_msg_t *)m->frames[i], "User-Id");
+    return (u && *u) ? u : NULL;
+}

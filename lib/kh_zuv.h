@@ -53,6 +53,10 @@ void kh_zmsg_close(kh_zmsg_t *m);
  * KH_OK or KH_ENET (EAGAIN at the high-water mark included). */
 int kh_zsend_parts(void *zsock, const void *const *data, const size_t *len, int n);
 
+/* The authenticated identity (ZAP User-Id) a frame arrived with, or NULL
+ * on a socket without authentication. */
+const char *kh_zmsg_user(const kh_zmsg_t *m, int i);
+
 /* Answers a request received on a ROUTER: every frame of req but the
  * last (the routing envelope), then payload. KH_OK or KH_ENET. */
 int kh_zmsg_reply(void *zsock, const kh_zmsg_t *req, const void *payload, size_t len);

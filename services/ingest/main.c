@@ -48,8 +48,9 @@ static void reject(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id
     kh_ack_t o = {.tag = tag, .status = KH_STATUS_REJECTED};
     snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(err));
     snprintf(o.id, sizeof o.id, "%s", id ? id : "");
+    const char *who = kh_zmsg_user(m, m->n - 1);
     kh_log(KH_LOG_INFO, "rejected", "reason", o.reason, "id", o.id, "source", g->svc.role,
-           (char *)NULL);
+           "key", who ? who : "-", (char *)NULL);
     answer(g, m, &o);
 }
 
@@ -73,10 +74,12 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
                         (ev.source != g->role && ev.deferred_range_err == KH_OK)))
         rc = KH_EFORBIDDEN;
     if (rc == KH_OK) {
-        /* The station role's key names its station from issue 5 on; the
-         * other roles are checked as the identity they are. */
-        const char *sender = g->role == KH_SRC_STATION ? NULL : g->svc.role;
-        rc = kh_event_check(&ev, g->svc.county, g->svc.catalog, sender, kh_time_now());
+        /* The sender is who its key says (the ZAP handler's User-Id), not
+         * what the event claims: a station's key speaks for that station
+         * only, dispatch sends calls only, and so on (SPEC section 5). */
+        const char *who = kh_zmsg_user(m, 1);
+        rc = who ? kh_event_check(&ev, g->svc.county, g->svc.catalog, who, kh_time_now())
+                 : KH_EFORBIDDEN;
     }
     if (rc != KH_OK) {
         reject(g, m, s->tag, ev.id, rc);

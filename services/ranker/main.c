@@ -656,6 +656,16 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
         reply_json(r, m, q->tag, KH_OK, NULL, json_pack("{s:s}", "service", "ranker"));
         return;
     }
+    if ((q->kind == KH_Q_CLOSE || q->kind == KH_Q_PUBLISH) &&
+        !(kh_zmsg_user(m, 1) && strcmp(kh_zmsg_user(m, 1), "admin") == 0)) {
+        /* Closing and publishing change what stations are judged by. */
+        snprintf(msg, sizeof msg, "forbidden: only the admin key may %s",
+                 q->kind == KH_Q_CLOSE ? "close periods" : "publish snapshots");
+        kh_log(KH_LOG_WARN, "control refused", "key",
+               kh_zmsg_user(m, 1) ? kh_zmsg_user(m, 1) : "-", (char *)NULL);
+        reply_json(r, m, q->tag, KH_EFORBIDDEN, msg, NULL);
+        return;
+    }
     if (q->kind == KH_Q_CLOSE) {
         kh_period_t p;
         if (kh_period_parse(q->period, &p) != KH_OK || p.kind == KH_PK_HALF_MONTH) {

@@ -67,7 +67,8 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
         if (r->decode_err) {
             r->out.status = KH_STATUS_REJECTED;
             snprintf(r->out.reason, sizeof r->out.reason, "%s",
-                     kh_err_name(KH_EMALFORMED));
+                     kh_err_name(r->decode_err == KH_EFORBIDDEN ? KH_EFORBIDDEN
+                                                                : KH_EMALFORMED));
             continue;
         }
         switch (r->sreq.kind) {
@@ -178,6 +179,18 @@ static void on_readable(void *zsock, void *arg)
             continue;
         }
         int last = r->msg.n - 1;
+        /* Only the services themselves write: the ingests (which have
+         * validated the event and authenticated its source) and the
+         * ranker. */
+        const char *who = kh_zmsg_user(&r->msg, last);
+        if (!who || strcmp(who, "service") != 0) {
+            kh_log(KH_LOG_WARN, "request from a non-service key refused", "key",
+                   who ? who : "-", (char *)NULL);
+            memset(&r->sreq, 0, sizeof r->sreq);
+            r->decode_err = KH_EFORBIDDEN;
+            n++;
+            continue;
+        }
         r->decode_err = kh_codec_sreq_decode(kh_zmsg_data(&r->msg, last),
                                              kh_zmsg_size(&r->msg, last), &r->sreq);
         if (r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_EVENT)
