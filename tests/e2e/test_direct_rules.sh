@@ -6,6 +6,21 @@
 . "$(dirname "$0")/lib.sh"
 DATA=$KH_SOURCE_DIR/tests/data/direct
 
+# A bad configuration is refused at start, naming the field.
+set +e
+kaohe up -c "$DATA/bad-county.json" -d "$TMP/bad" 2>"$TMP/err"
+rc=$?
+set -e
+expect_eq "bad county.json refused" "$rc" "1"
+grep -q 'stations\[0\].class' "$TMP/err" || fail "the refusal names the field: $(cat "$TMP/err")"
+set +e
+kaohe up -c "$DATA/county.json" -d "$TMP/badrules" --rules "$DATA/bad-catalog.json" 2>"$TMP/err"
+rc=$?
+set -e
+kaohe down -d "$TMP/badrules" >/dev/null 2>&1 || true
+expect_eq "bad rule catalog refused" "$rc" "1"
+grep -q 'sections\[0\].max' "$TMP/err" || fail "the refusal names the field: $(cat "$TMP/err")"
+
 kaohe up -c "$DATA/county.json" -d "$D" >/dev/null
 kaohe feed "$DATA/events.jsonl" -d "$D" >/dev/null
 
