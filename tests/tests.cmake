@@ -25,6 +25,22 @@ endforeach()
 # seed corpus in every test run (label "fuzz"); with clang and
 # -DKH_FUZZ=ON also built as libFuzzer binaries (fuzz_*_libfuzzer).
 option(KH_FUZZ "Build libFuzzer targets (clang)" OFF)
+if(KH_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "KH_FUZZ=ON needs clang (CC=clang, a separate build dir)")
+  endif()
+  # The libraries the targets exercise get libFuzzer's coverage
+  # instrumentation (without it the fuzzer is blind to every branch outside
+  # the small fuzz_*.c file) and ASan+UBSan, so that a bad read inside a
+  # decoder is caught where it happens; whatever links them links the
+  # sanitizer runtimes. UBSan findings abort, so libFuzzer keeps them.
+  set(KH_FUZZ_SAN -fsanitize=address,undefined -fno-sanitize-recover=undefined
+                  -fno-omit-frame-pointer)
+  foreach(lib kaohe_core kaohe_infra)
+    target_compile_options(${lib} PRIVATE -fsanitize=fuzzer-no-link ${KH_FUZZ_SAN})
+    target_link_options(${lib} INTERFACE -fsanitize=address,undefined)
+  endforeach()
+endif()
 set(KH_FUZZ_TARGETS codec:codec event_json:json config:county+catalog)
 foreach(spec ${KH_FUZZ_TARGETS})
   string(REPLACE ":" ";" parts ${spec})
@@ -42,7 +58,7 @@ foreach(spec ${KH_FUZZ_TARGETS})
   set_tests_properties(fuzz_${name}_replay PROPERTIES LABELS fuzz TIMEOUT 120)
   if(KH_FUZZ)
     add_executable(fuzz_${name}_libfuzzer tests/fuzz/fuzz_${name}.c)
-    target_compile_options(fuzz_${name}_libfuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_compile_options(fuzz_${name}_libfuzzer PRIVATE -fsanitize=fuzzer ${KH_FUZZ_SAN})
     target_link_options(fuzz_${name}_libfuzzer PRIVATE -fsanitize=fuzzer,address,undefined)
     target_link_libraries(fuzz_${name}_libfuzzer PRIVATE kaohe_infra)
     target_compile_definitions(fuzz_${name}_libfuzzer PRIVATE KH_SOURCE_DIR="${CMAKE_SOURCE_DIR}")

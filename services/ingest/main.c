@@ -190,8 +190,10 @@ int main(int argc, char **argv)
     ingest_t g;
     memset(&g, 0, sizeof g);
     int rc = kh_service_init(&g.svc, "ingest", argc, argv);
-    if (rc)
+    if (rc) {
+        kh_service_fini(&g.svc); /* whatever init loaded before failing */
         return rc;
+    }
     g.role = (kh_source_t)kh_source_parse(g.svc.role);
     g.svc.data = &g;
     g.svc.on_stop = on_stop;
@@ -200,6 +202,8 @@ int main(int argc, char **argv)
     if (!g.front || !g.back ||
         kh_zwatch_start(g.svc.loop, g.front, on_front, &g, &g.wfront) ||
         kh_zwatch_start(g.svc.loop, g.back, on_back, &g, &g.wback)) {
+        /* sockets may be open, so no kh_service_fini (zmq_ctx_term would
+         * wait for them): the process ends here anyway */
         kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
         return 1;
     }

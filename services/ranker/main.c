@@ -997,8 +997,10 @@ int main(int argc, char **argv)
     ranker_t r;
     memset(&r, 0, sizeof r);
     int rc = kh_service_init(&r.svc, "ranker", argc, argv);
-    if (rc)
+    if (rc) {
+        kh_service_fini(&r.svc); /* whatever init loaded before failing */
         return rc;
+    }
     r.svc.data = &r;
     r.svc.on_stop = on_stop;
     char path[PATH_MAX];
@@ -1007,6 +1009,7 @@ int main(int argc, char **argv)
     if ((rc = kh_store_open(&r.store, &o)) != KH_OK) {
         kh_log(KH_LOG_ERROR, "cannot open store (is the scorer up?)", "path", path,
                "cause", kh_strerror(rc), (char *)NULL);
+        kh_service_fini(&r.svc);
         return 1;
     }
     r.router = kh_service_socket(&r.svc, ZMQ_ROUTER, "ranker", true);
@@ -1019,6 +1022,8 @@ int main(int argc, char **argv)
         kh_zwatch_start(r.svc.loop, r.committed, on_committed, &r, &r.wcommitted) ||
         kh_zwatch_start(r.svc.loop, r.router, on_router, &r, &r.wrouter) ||
         kh_zwatch_start(r.svc.loop, r.scorer, on_scorer, &r, &r.wscorer)) {
+        /* sockets may be open, so no kh_service_fini (zmq_ctx_term would
+         * wait for them): the process ends here anyway */
         kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
         return 1;
     }

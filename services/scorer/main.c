@@ -252,8 +252,10 @@ int main(int argc, char **argv)
     scorer_t s;
     memset(&s, 0, sizeof s);
     int rc = kh_service_init(&s.svc, "scorer", argc, argv);
-    if (rc)
+    if (rc) {
+        kh_service_fini(&s.svc); /* whatever init loaded before failing */
         return rc;
+    }
     s.svc.data = &s;
     s.svc.on_stop = on_stop;
     char path[PATH_MAX];
@@ -262,6 +264,7 @@ int main(int argc, char **argv)
     if ((rc = kh_store_open(&s.store, &o)) != KH_OK) {
         kh_log(KH_LOG_ERROR, "cannot open store", "path", path, "cause", kh_strerror(rc),
                (char *)NULL);
+        kh_service_fini(&s.svc);
         return 1;
     }
     kh_txn_t *txn;
@@ -276,6 +279,8 @@ int main(int argc, char **argv)
     s.pub = kh_service_socket(&s.svc, ZMQ_PUB, "scorer-pub", true);
     if (!s.reqs || !s.router || !s.pub ||
         kh_zwatch_start(s.svc.loop, s.router, on_readable, &s, &s.watch)) {
+        /* sockets may be open, so no kh_service_fini (zmq_ctx_term would
+         * wait for them): the process ends here anyway */
         kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
         return 1;
     }
