@@ -27,6 +27,7 @@
  *     catches a failed write anywhere in the file.
  */
 #include "kh_export.h"
+#include "kh_render.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -101,24 +102,6 @@ static const char *int_str(const json_t *v, char *buf)
         snprintf(buf, 24, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))
         snprintf(buf, 24, "%lld", (long long)json_real_value(v));
-    return buf;
-}
-
-/* 考核得分 as the CLI table shows it: "-0.10 +3.00 待扣0.20". */
-static const char *item_result(const json_t *item, char *buf, size_t cap)
-{
-    char d[32], b[32], p[32];
-    kh_milli_t ded = get_milli(item, "deducted");
-    kh_milli_t bon = get_milli(item, "bonus");
-    kh_milli_t pen = get_milli(item, "pending");
-    kh_milli_format2(ded, d);
-    kh_milli_format2(bon, b);
-    kh_milli_format2(pen, p);
-    int n = snprintf(buf, cap, "%s%s", ded > 0 ? "-" : "", d);
-    if (bon > 0 && n >= 0 && (size_t)n < cap)
-        n += snprintf(buf + n, cap - (size_t)n, " +%s", b);
-    if (pen > 0 && n >= 0 && (size_t)n < cap)
-        snprintf(buf + n, cap - (size_t)n, " 待扣%s", p);
     return buf;
 }
 
@@ -924,7 +907,7 @@ static void html_card(FILE *f, const json_t *st)
             h_td(f, NULL, get_str(item, "cycle"));
             h_td(f, NULL, get_str(item, "source"));
             h_td(f, "n", amount_str(json_object_get(item, "self_score"), buf));
-            h_td(f, "n", item_result(item, result, sizeof result));
+            h_td(f, "n", kh_render_item_result(item, result, sizeof result));
             h_td(f, NULL, get_str(item, "remark"));
             fputs("</tr>\n", f);
         }

@@ -773,7 +773,7 @@ int kh_render_rank_table(FILE *out, const json_t *doc)
 }
 
 /* 考核得分 of an item: what was deducted, the bonus, what is pending. */
-static const char *item_result(const json_t *item, char *buf, size_t cap)
+const char *kh_render_item_result(const json_t *item, char *buf, size_t cap)
 {
     char d[32], b[32], p[32];
     kh_milli_t ded = get_milli(item, "deducted");
@@ -844,7 +844,7 @@ int kh_render_station_table(FILE *out, const json_t *doc)
                 get_str(item, "cycle"),
                 get_str(item, "source"),
                 amount_str(json_object_get(item, "self_score"), self),
-                item_result(item, result, sizeof result),
+                kh_render_item_result(item, result, sizeof result),
                 get_str(item, "remark"),
             };
             table_row(&t, vals);

@@ -149,4 +149,9 @@ size_t kh_display_fit(const char *s, size_t width, char *buf, size_t cap);
  * whole (the caller fits it first). Returns 0, or -1 on a write error. */
 int kh_display_pad(FILE *out, const char *s, size_t width, bool right_align);
 
+/* 考核得分 of a station document's item as the tables print it:
+ * "-0.10 +3.00 待扣0.20" (deducted, then bonus and pending when non-zero).
+ * Writes into buf (cap bytes) and returns it. */
+const char *kh_render_item_result(const json_t *item, char *buf, size_t cap);
+
 #endif
