@@ -15,12 +15,28 @@
  * resend never counts twice. If no acknowledgement at all arrives for
  * --timeout seconds (default 60), the feed stops and says how many events
  * were never acknowledged (exit 1).
+ *
+ * Measuring (issue 7, bench/run.sh): --rate N offers N events/s, open
+ * loop: each event has a scheduled send time (the first at the start,
+ * then one every 1/N s) and goes out when it is due, whatever the
+ * acknowledgements do, so the pipeline's queueing shows in the latency.
+ * Only the window can hold a due event back; such an event's latency then
+ * counts from its scheduled time (otherwise the wait would be hidden:
+ * coordinated omission). --stats reports, on stderr, the acknowledgement
+ * latency of every event the services answered (from its first send, or
+ * the scheduled time it was held past, to its final acknowledgement:
+ * p50, p99, p99.9 and max in microseconds) and the throughput (answered
+ * events over the time from the first send to the last acknowledgement).
+ * With --json that report is one JSON object, the last line on stderr;
+ * --stats-out FILE writes the object to FILE instead (and implies
+ * --stats). Lines answered here without a round trip are not in it.
  */
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -34,6 +50,9 @@
 #define WINDOW         20000
 #define FIRST_RETRY_MS 3000
 #define MAX_RETRY_MS   15000
+#define MAX_RATE       100000000 /* --rate limit, events/s */
+#define NS_PER_S       INT64_C(1000000000)
+#define NS_PER_MS      INT64_C(1000000)
 
 typedef struct line {
     char *text;
@@ -47,6 +66,8 @@ typedef struct line {
     bool has_id;
     int64_t due_ms; /* resend when unanswered by then */
     int retry_ms;
+    int64_t start_ns; /* --stats: latency origin (first send or schedule) */
+    int64_t ack_ns;   /* --stats: final acknowledgement, 0 if none */
 } line_t;
 
 typedef struct feed {
@@ -59,6 +80,93 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The nearest-rank percentile (per 10,000: 5000 is the median) of n
+ * sorted values; n > 0. */
+static int64_t percentile(const int64_t *v, size_t n, uint64_t per10k)
+{
+    uint64_t rank = ((uint64_t)n * per10k + 9999) / 10000;
+    return v[rank ? rank - 1 : 0];
+}
+
+/* Prints the --stats report (see the top of the file) to stderr, or as
+ * JSON to stderr or to out_path. rate is 0 when the feed was not paced.
+ * Returns KH_OK, or KH_EIO when out_path cannot be written. */
+static int report_stats(const line_t *v, size_t n, long rate, bool json,
+                        const char *out_path)
+{
+    int64_t *lat = malloc((n ? n : 1) * sizeof *lat);
+    if (!lat)
+        return KH_ENOMEM;
+    size_t k = 0;
+    int64_t first = INT64_MAX, last = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].ack_ns)
+            continue;
+        lat[k++] = v[i].ack_ns - v[i].start_ns;
+        if (v[i].start_ns < first)
+            first = v[i].start_ns;
+        if (v[i].ack_ns > last)
+            last = v[i].ack_ns;
+    }
+    qsort(lat, k, sizeof *lat, cmp_i64);
+    int64_t dur = k ? last - first : 0;
+    /* events/s, rounded down; a single event has no duration to speak of */
+    uint64_t per_s = dur > 0 ? (uint64_t)k * (uint64_t)NS_PER_S / (uint64_t)dur : 0;
+    int64_t p50 = k ? percentile(lat, k, 5000) / 1000 : 0;
+    int64_t p99 = k ? percentile(lat, k, 9900) / 1000 : 0;
+    int64_t p999 = k ? percentile(lat, k, 9990) / 1000 : 0;
+    int64_t max = k ? lat[k - 1] / 1000 : 0;
+    free(lat);
+    if (!json && !out_path) {
+        fprintf(stderr, "stats: %zu events acknowledged in %lld.%06lld s: %llu events/s",
+                k, (long long)(dur / NS_PER_S), (long long)(dur % NS_PER_S / 1000),
+                (unsigned long long)per_s);
+        if (rate)
+            fprintf(stderr, " (offered %ld/s)", rate);
+        fprintf(stderr,
+                "\nstats: acknowledgement latency us: p50 %lld, p99 %lld, "
+                "p99.9 %lld, max %lld\n",
+                (long long)p50, (long long)p99, (long long)p999, (long long)max);
+        return KH_OK;
+    }
+    /* integers and a fixed-point number of seconds: no float formatting */
+    char s[512];
+    char offered[24] = "null";
+    if (rate)
+        snprintf(offered, sizeof offered, "%ld", rate);
+    snprintf(s, sizeof s,
+             "{\"events\":%zu,\"offered_per_s\":%s,\"seconds\":%lld.%06lld,"
+             "\"events_per_s\":%llu,\"latency_us\":{\"p50\":%lld,\"p99\":%lld,"
+             "\"p99_9\":%lld,\"max\":%lld}}",
+             k, offered, (long long)(dur / NS_PER_S), (long long)(dur % NS_PER_S / 1000),
+             (unsigned long long)per_s, (long long)p50, (long long)p99, (long long)p999,
+             (long long)max);
+    int rc = KH_OK;
+    if (out_path) {
+        FILE *f = fopen(out_path, "w");
+        if (!f || fprintf(f, "%s\n", s) < 0)
+            rc = KH_EIO;
+        if (f && fclose(f) != 0)
+            rc = KH_EIO;
+    } else {
+        fprintf(stderr, "%s\n", s);
+    }
+    return rc;
 }
 
 static int push_line(feed_t *f, const char *s, size_t len, long lineno)
@@ -154,6 +262,27 @@ static int open_socket(socket_t *out, void *ctx, const char *dir, const char *wh
     return KH_OK;
 }
 
+/* One socket per identity: a province has thousands of station keys, past
+ * libzmq's default of 1023 sockets a context may open. Each socket costs
+ * about two file descriptors (its mailbox and its connection), so the
+ * descriptor limit is raised to its hard limit and half of it allowed. */
+static void raise_socket_limit(void *ctx)
+{
+    struct rlimit rl;
+    if (!ctx || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t half = rl.rlim_cur == RLIM_INFINITY ? 1000000 : rl.rlim_cur / 2;
+    if (half > 1000000)
+        half = 1000000;
+    if (half > 1023)
+        zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)half);
+}
+
 /* The role an identity (--as) sends as; -1 when unknown, -2 for admin. */
 static int identity_role(const char *as)
 {
@@ -181,6 +310,17 @@ int kh_cmd_feed(const kh_args_t *a)
     const char *t = kh_args_get(a, "--timeout");
     if (t && (timeout_s = atoi(t)) <= 0)
         return kh_usage_error("--timeout takes a number of seconds");
+    long rate = 0;
+    const char *rs = kh_args_get(a, "--rate");
+    if (rs) {
+        char *end;
+        rate = strtol(rs, &end, 10);
+        if (*rs < '0' || *rs > '9' || *end || rate <= 0 || rate > MAX_RATE)
+            return kh_usage_error("--rate takes a number of events per second, 1..%d",
+                                  MAX_RATE);
+    }
+    const char *stats_out = kh_args_get(a, "--stats-out");
+    bool stats = stats_out || kh_args_flag(a, "--stats");
     char dir[PATH_MAX];
     if (kh_abspath(dir, sizeof dir, a->dir))
         return kh_fail("no data directory %s", a->dir);
@@ -202,6 +342,7 @@ int kh_cmd_feed(const kh_args_t *a)
     /* One socket per (identity, ingest): each event goes with the key of
      * its source (a station's with that station's key), or with --as. */
     void *ctx = zmq_ctx_new();
+    raise_socket_limit(ctx);
     socket_t *socks = NULL;
     size_t nsocks = 0, capsocks = 0;
     int rc = KH_EXIT_OK;
@@ -274,12 +415,31 @@ int kh_cmd_feed(const kh_args_t *a)
 
     size_t next = 0, inflight = 0;
     int64_t last_progress = now_ms(), last_scan = last_progress;
-    while (left > 0) {
+    /* --rate: the k-th event sent is due at t0 + k/rate; an event due at or
+     * before blocked_ns was held back by the full window. */
+    int64_t t0 = now_ns(), blocked_ns = INT64_MIN;
+    uint64_t nsched = 0;
+    zmq_pollitem_t *items = calloc(nsocks ? nsocks : 1, sizeof *items);
+    if (!items)
+        rc = kh_fail("out of memory");
+    for (size_t k = 0; k < nsocks && items; k++)
+        items[k] = (zmq_pollitem_t){socks[k].s, 0, ZMQ_POLLIN, 0};
+    while (left > 0 && items) {
         int64_t now = now_ms();
-        /* send new lines while the window allows */
+        int64_t wait_ns = 100 * NS_PER_MS; /* until the next paced send */
+        /* send new lines while the window (and --rate) allows */
         while (next < f.n && inflight < WINDOW) {
             line_t *l = &f.v[next];
             if (!l->done) {
+                int64_t sent_ns = now_ns(), due_ns = sent_ns;
+                if (rate) {
+                    due_ns = t0 + (int64_t)(nsched * (uint64_t)NS_PER_S / (uint64_t)rate);
+                    if (due_ns > sent_ns) {
+                        wait_ns = due_ns - sent_ns;
+                        break;
+                    }
+                    nsched++;
+                }
                 uint8_t *buf;
                 size_t len;
                 if (kh_codec_submit_encode(next + 1, l->text, l->len, false, &buf,
@@ -289,20 +449,30 @@ int kh_cmd_feed(const kh_args_t *a)
                     free(buf);
                 }
                 l->sent = true;
+                l->start_ns = due_ns <= blocked_ns ? due_ns : sent_ns;
                 l->retry_ms = FIRST_RETRY_MS;
                 l->due_ms = now + l->retry_ms;
                 inflight++;
             }
             next++;
         }
-        zmq_pollitem_t *items = calloc(nsocks ? nsocks : 1, sizeof *items);
-        if (!items)
+        if (rate && next < f.n && inflight >= WINDOW)
+            blocked_ns = now_ns();
+        /* Paced: sleep in the poll until the next send is due (whole
+         * milliseconds), the last fraction in short naps, so sends go out
+         * within tens of microseconds of their schedule. */
+        int timeout_ms = 100;
+        if (rate && next < f.n && inflight < WINDOW) {
+            timeout_ms = (int)(wait_ns / NS_PER_MS);
+            if (timeout_ms > 100)
+                timeout_ms = 100;
+        }
+        int npoll = zmq_poll(items, (int)nsocks, timeout_ms);
+        if (npoll < 0)
             break;
-        for (size_t r = 0; r < nsocks; r++)
-            items[r] = (zmq_pollitem_t){socks[r].s, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(items, (int)nsocks, 100) < 0) {
-            free(items);
-            break;
+        if (npoll == 0 && timeout_ms == 0) {
+            struct timespec nap = {0, wait_ns < 50000 ? (long)wait_ns : 50000L};
+            nanosleep(&nap, NULL);
         }
         for (size_t r = 0; r < nsocks; r++) {
             if (!(items[r].revents & ZMQ_POLLIN))
@@ -314,6 +484,7 @@ int kh_cmd_feed(const kh_args_t *a)
                     zmq_msg_close(&m);
                     break;
                 }
+                int64_t ack_ns = now_ns();
                 kh_ack_t o;
                 if (kh_codec_outcome_decode(zmq_msg_data(&m), zmq_msg_size(&m), &o) ==
                         KH_OK &&
@@ -327,6 +498,7 @@ int kh_cmd_feed(const kh_args_t *a)
                         } else {
                             last_progress = now_ms();
                             l->done = true;
+                            l->ack_ns = ack_ns;
                             l->status = o.status;
                             snprintf(l->reason, sizeof l->reason, "%s", o.reason);
                             inflight--;
@@ -337,7 +509,6 @@ int kh_cmd_feed(const kh_args_t *a)
                 zmq_msg_close(&m);
             }
         }
-        free(items);
         /* Lazy Pirate: resend what is overdue (looked for twice a second,
          * not on every wake-up, so a large feed costs no quadratic scan). */
         now = now_ms();
@@ -367,6 +538,7 @@ int kh_cmd_feed(const kh_args_t *a)
             break;
         }
     }
+    free(items);
     for (size_t r = 0; r < nsocks; r++)
         zmq_close(socks[r].s);
     free(socks);
@@ -402,6 +574,9 @@ int kh_cmd_feed(const kh_args_t *a)
     if (left)
         fprintf(summary, ", unacknowledged %zu", left);
     fputc('\n', summary);
+    if (stats && report_stats(f.v, f.n, rate, a->json, stats_out) != KH_OK)
+        rc = kh_fail("cannot write the statistics to %s",
+                     stats_out ? stats_out : "stderr");
     free(f.v);
     if (rc == KH_EXIT_OK && counts[KH_STATUS_REJECTED])
         rc = KH_EXIT_REJECTED;

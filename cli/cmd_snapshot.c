@@ -480,6 +480,16 @@ static void print_pub(kh_store_t *st, uint64_t pubno)
     kh_txn_abort(&txn);
 }
 
+/* Publications the socket did not deliver (dropped at the publisher's
+ * high-water mark while we were slow, or sent before we subscribed) are
+ * read from the store; stderr says so. */
+static void note_gap(uint64_t from, uint64_t to)
+{
+    fprintf(stderr,
+            "kaohe: publications %llu-%llu missed on the socket, read from the store\n",
+            (unsigned long long)from, (unsigned long long)to);
+}
+
 int kh_cmd_subscribe(const kh_args_t *a)
 {
     if (!kh_need_dir(a))
@@ -528,6 +538,8 @@ int kh_cmd_subscribe(const kh_args_t *a)
                 kh_store_snap_last(txn, &last, &found);
                 kh_txn_abort(&txn);
             }
+            if (found && last.pubno > seen)
+                note_gap(seen + 1, last.pubno);
             for (uint64_t p = seen + 1; found && p <= last.pubno && (!want || got < want);
                  p++, got++) {
                 print_pub(st, p);
@@ -550,6 +562,8 @@ int kh_cmd_subscribe(const kh_args_t *a)
             pubno = (pubno << 8) | b[i];
         if (pubno > seen) {
             /* a gap: fill it from the store, in order */
+            if (pubno > seen + 1)
+                note_gap(seen + 1, pubno - 1);
             for (uint64_t p = seen + 1; p < pubno; p++, got++)
                 print_pub(st, p);
             fwrite(zmq_msg_data(&body), 1, zmq_msg_size(&body), stdout);

@@ -67,6 +67,8 @@ int kh_cmd_simulate(const kh_args_t *a);
 int kh_cmd_snapshot(const kh_args_t *a); /* publish list show diff verify export */
 int kh_cmd_subscribe(const kh_args_t *a);
 int kh_cmd_keys(const kh_args_t *a);
+int kh_cmd_rebuild(const kh_args_t *a);
+int kh_cmd_backup(const kh_args_t *a);
 
 /* The services kaohe up starts, in start order. */
 extern const char *const kh_services[];

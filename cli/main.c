@@ -21,7 +21,7 @@ static const char usage_text[] =
     "  down -d DIR                  stop them\n"
     "  status -d DIR                health, last committed sequence, lag\n"
     "  feed FILE... (- for stdin)   send events, wait for every acknowledgement\n"
-    "       [--as NAME] [--timeout SECONDS]\n"
+    "       [--as NAME] [--timeout SECONDS] [--rate N] [--stats]\n"
     "  rank [--year Y] [--as-of DATE]\n"
     "  station CODE [--year Y] [--as-of DATE]\n"
     "  explain CODE ITEM [--year Y] [--as-of DATE]\n"
@@ -40,6 +40,8 @@ static const char usage_text[] =
     "  subscribe [--count N]        print snapshots as they are published\n"
     "\n"
     "  keys list|add NAME|revoke NAME  the CurveZMQ identities in DIR/keys\n"
+    "  rebuild [--into NEWDIR]      recompute every aggregate from the journal\n"
+    "  backup OUT                   a consistent, compacted hot copy of the store\n"
     "\n"
     "global options: -d DIR (or $KAOHE_DATA), --json, --as NAME (the key to\n"
     "  use: dispatch, legal, assessor, admin or station-CODE; default admin,\n"
@@ -48,11 +50,12 @@ static const char usage_text[] =
 
 /* Options that take a value; everything else starting with - is a flag. */
 static const char *const valued[] = {
-    "-d",      "--data",   "-c",          "--county", "--year",   "--as-of",
-    "--month", "--as",     "--timeout",   "--seed",   "--months", "--stations",
-    "-o",      "--rules",  "--log-level", "--scale",  "--rev",    "--from",
-    "--to",    "--format", "--count",     NULL};
-static const char *const flags[] = {"--json", "-h", "--help", NULL};
+    "-d",       "--data",     "-c",     "--county",    "--year",
+    "--as-of",  "--month",    "--as",   "--timeout",   "--seed",
+    "--months", "--stations", "-o",     "--rules",     "--log-level",
+    "--scale",  "--rev",      "--from", "--to",        "--format",
+    "--count",  "--into",     "--rate", "--stats-out", NULL};
+static const char *const flags[] = {"--json", "-h", "--help", "--stats", NULL};
 
 /* The list's own copy of s (so option names outlive argv parsing), or NULL. */
 static const char *find(const char *const *list, const char *s)
@@ -187,6 +190,10 @@ int main(int argc, char **argv)
         return kh_cmd_subscribe(&a);
     if (strcmp(a.cmd, "keys") == 0)
         return kh_cmd_keys(&a);
+    if (strcmp(a.cmd, "rebuild") == 0)
+        return kh_cmd_rebuild(&a);
+    if (strcmp(a.cmd, "backup") == 0)
+        return kh_cmd_backup(&a);
     if (strcmp(a.cmd, "help") == 0) {
         fputs(usage_text, stdout);
         return KH_EXIT_OK;

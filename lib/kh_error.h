@@ -32,7 +32,9 @@
     XX(NET, -27, "net", "messaging error")                                               \
     XX(TIMEOUT, -28, "timeout", "timed out")                                             \
     XX(INVAL, -29, "inval", "invalid argument")                                          \
-    XX(RANGE, -30, "range", "result out of range")
+    XX(RANGE, -30, "range", "result out of range")                                       \
+    XX(NOSPC, -31, "no_space", "no space left on the device")                            \
+    XX(PANIC, -32, "store_panic", "storage unusable until the service restarts")
 
 typedef enum {
     KH_OK = 0,

@@ -4,6 +4,7 @@
 #include "kh_proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,6 +51,39 @@ int kh_datadir_prepare(const char *dir)
     if (kh_path(p, sizeof p, dir, NULL, "run", NULL) || mkdir_0700(p) ||
         kh_path(p, sizeof p, dir, NULL, "log", NULL) || mkdir_0700(p))
         return KH_EIO;
+    return KH_OK;
+}
+
+int kh_file_copy(const char *from, const char *to, unsigned mode)
+{
+    FILE *in = fopen(from, "rb");
+    if (!in)
+        return KH_EIO;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.tmp", to);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, (mode_t)mode);
+    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!out) {
+        if (fd >= 0)
+            close(fd);
+        fclose(in);
+        return KH_EIO;
+    }
+    char buf[8192];
+    size_t n;
+    int rc = ferror(in) ? KH_EIO : KH_OK;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = KH_EIO;
+    if (ferror(in))
+        rc = KH_EIO;
+    fclose(in);
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0)
+        rc = KH_EIO;
+    if (fclose(out) != 0 || rc || rename(tmp, to) != 0) {
+        unlink(tmp);
+        return KH_EIO;
+    }
     return KH_OK;
 }
 

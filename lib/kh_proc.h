@@ -27,6 +27,10 @@ int kh_datadir_prepare(const char *dir);
 /* Resolves a directory to an absolute path (it must exist). */
 int kh_abspath(char *buf, size_t cap, const char *dir);
 
+/* Copies a file to `to` with mode (through to.tmp and a rename, so `to`
+ * is either absent or whole). KH_OK or KH_EIO. */
+int kh_file_copy(const char *from, const char *to, unsigned mode);
+
 /* Writes DIR/run/NAME.pid with this process's pid (atomically). */
 int kh_pidfile_write(const char *dir, const char *name);
 void kh_pidfile_remove(const char *dir, const char *name);

@@ -185,6 +185,15 @@ static void on_signal(uv_signal_t *h, int signum)
     kh_service_t *svc = h->data;
     kh_log(KH_LOG_INFO, "stopping", "signal", signum == SIGTERM ? "TERM" : "INT",
            (char *)NULL);
+    kh_service_stop(svc, 0);
+}
+
+void kh_service_stop(kh_service_t *svc, int exit_code)
+{
+    if (svc->stopping)
+        return;
+    svc->stopping = true;
+    svc->exit_code = exit_code;
     uv_signal_stop(&svc->sigterm);
     uv_signal_stop(&svc->sigint);
     uv_close((uv_handle_t *)&svc->sigterm, NULL);
@@ -209,7 +218,7 @@ int kh_service_run(kh_service_t *svc)
     uv_run(svc->loop, UV_RUN_DEFAULT);
     kh_pidfile_remove(svc->dir, svc->name);
     kh_log(KH_LOG_INFO, "stopped", (char *)NULL);
-    return 0;
+    return svc->exit_code;
 }
 
 void kh_service_fini(kh_service_t *svc)
@@ -232,7 +241,26 @@ void kh_service_fini(kh_service_t *svc)
     kh_catalog_free(&svc->catalog);
 }
 
+/* A PUB socket's queue per subscriber: a stalled or dead subscriber
+ * costs at most this many messages, then misses the rest (and sees the
+ * gap by sequence number); the publisher never waits for it. Snapshots
+ * are large documents, commit notices small. KAOHE_PUB_HWM overrides both
+ * (tests make stalls visible with a tiny queue). */
+static int pub_hwm(const char *name)
+{
+    const char *env = getenv("KAOHE_PUB_HWM");
+    if (env && atoi(env) > 0)
+        return atoi(env);
+    return strcmp(name, "snapshots") == 0 ? KH_SERVICE_SNAPSHOT_HWM : KH_SERVICE_PUB_HWM;
+}
+
 void *kh_service_socket(kh_service_t *svc, int type, const char *name, bool bind)
+{
+    return kh_service_socket_limited(svc, type, name, bind, NULL);
+}
+
+void *kh_service_socket_limited(kh_service_t *svc, int type, const char *name, bool bind,
+                                const kh_sock_limits_t *limits)
 {
     char ep[600];
     if (kh_endpoint(ep, sizeof ep, svc->dir, name)) {
@@ -250,9 +278,16 @@ void *kh_service_socket(kh_service_t *svc, int type, const char *name, bool bind
      * a reply is never dropped at a ROUTER's high-water mark, yet stay
      * bounded so a flood cannot exhaust memory. */
     int linger = 0, hwm = KH_SERVICE_HWM;
+    if (type == ZMQ_PUB)
+        hwm = pub_hwm(name);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int sndhwm = limits && limits->sndhwm ? limits->sndhwm : hwm;
+    int rcvhwm = limits && limits->rcvhwm ? limits->rcvhwm : hwm;
+    zmq_setsockopt(s, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm);
+    if (limits && limits->max_msg_bytes)
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &limits->max_msg_bytes,
+                       sizeof limits->max_msg_bytes);
     /* A request to a peer that is down fails at once (EAGAIN) instead of
      * queueing and being carried out later, after its sender was told it
      * failed (a close reported failed must not happen afterwards). */

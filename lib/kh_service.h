@@ -12,6 +12,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "kh_catalog.h"
@@ -35,6 +36,8 @@ typedef struct kh_service {
     struct kh_keyring *keyring;
     void *zap;
     struct kh_zwatch *wzap;
+    bool stopping;
+    int exit_code; /* what kh_service_run returns */
 } kh_service_t;
 
 /* Parses arguments and loads everything; base is "scorer", "ranker" or
@@ -45,13 +48,31 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv);
  * exit status. */
 int kh_service_run(kh_service_t *svc);
 void kh_service_fini(kh_service_t *svc);
+/* Stops the service from inside (closes what SIGTERM closes): the loop
+ * ends and kh_service_run returns exit_code. */
+void kh_service_stop(kh_service_t *svc, int exit_code);
 
 /* High-water mark of every service socket, in messages each way. */
 #define KH_SERVICE_HWM 200000
+/* Of a PUB socket, per subscriber: commit notices, snapshots. */
+#define KH_SERVICE_PUB_HWM      10000
+#define KH_SERVICE_SNAPSHOT_HWM 64
 
 /* Opens a socket of a type, bound (bind=true) or connected to the
  * endpoint NAME under the data directory, with linger 0 and
- * KH_SERVICE_HWM. NULL after logging the cause. */
+ * KH_SERVICE_HWM (a PUB: KH_SERVICE_PUB_HWM or, for "snapshots",
+ * KH_SERVICE_SNAPSHOT_HWM; $KAOHE_PUB_HWM overrides both). NULL after logging the cause.
+ */
 void *kh_service_socket(kh_service_t *svc, int type, const char *name, bool bind);
+
+/* Queue limits of one socket where the defaults do not fit: 0 keeps the
+ * default. */
+typedef struct kh_sock_limits {
+    int sndhwm, rcvhwm;    /* messages per peer */
+    int64_t max_msg_bytes; /* a larger message drops its peer's connection */
+} kh_sock_limits_t;
+
+void *kh_service_socket_limited(kh_service_t *svc, int type, const char *name, bool bind,
+                                const kh_sock_limits_t *limits);
 
 #endif

@@ -48,8 +48,12 @@ static int from_mdb(int rc)
     case ENOMEM:
         return KH_ENOMEM;
     case ENOSPC:
+    case EDQUOT:
+        return KH_ENOSPC;
     case EIO:
         return KH_EIO;
+    case MDB_PANIC:
+        return KH_EPANIC;
     default:
         return KH_ESTORE;
     }
@@ -87,7 +91,8 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
     mdb_env_set_maxreaders(st->env, 126);
     if ((rc = from_mdb(mdb_env_set_mapsize(st->env, st->map_size))))
         goto fail_env;
-    unsigned flags = MDB_NOTLS | (opts->readonly ? MDB_RDONLY : 0);
+    unsigned flags =
+        MDB_NOTLS | (opts->readonly ? MDB_RDONLY : 0) | (opts->nosync ? MDB_NOSYNC : 0);
     if ((rc = from_mdb(mdb_env_open(st->env, opts->dir, flags, 0600))))
         goto fail_env;
     /* The file may be larger than asked (a grown map): adopt its size. */
@@ -143,6 +148,37 @@ int kh_store_grow(kh_store_t *st)
 size_t kh_store_map_size(const kh_store_t *st)
 {
     return st->map_size;
+}
+
+int kh_store_info(kh_store_t *st, kh_store_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    MDB_envinfo ei;
+    MDB_stat es;
+    int rc;
+    if ((rc = from_mdb(mdb_env_info(st->env, &ei))) ||
+        (rc = from_mdb(mdb_env_stat(st->env, &es))))
+        return rc;
+    info->map_size = ei.me_mapsize;
+    info->page_size = es.ms_psize;
+    info->used = (ei.me_last_pgno + 1) * (size_t)es.ms_psize;
+    kh_txn_t *t;
+    if ((rc = kh_txn_begin(st, false, &t)))
+        return rc;
+    MDB_stat js;
+    if (mdb_stat(t->txn, st->journal, &js) == 0)
+        info->journal_bytes =
+            (uint64_t)(js.ms_branch_pages + js.ms_leaf_pages + js.ms_overflow_pages) *
+            js.ms_psize;
+    info->last_seq = kh_store_last_seq(t);
+    rc = kh_txn_error(t);
+    kh_txn_abort(&t);
+    return rc;
+}
+
+int kh_store_copy(kh_store_t *st, const char *dir)
+{
+    return from_mdb(mdb_env_copy2(st->env, dir, MDB_CP_COMPACT));
 }
 
 int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)
@@ -610,4 +646,145 @@ int kh_store_snap_get(kh_txn_t *txn, uint32_t month, uint32_t rev, char **doc,
     *doc = d;
     *len = v.mv_size;
     return KH_OK;
+}
+
+/* --- rebuild: compare the derived databases of two stores --- */
+
+/* Whether a meta key is derived from the journal. */
+static bool meta_derived(const MDB_val *k)
+{
+    return (k->mv_size == 8 && memcmp(k->mv_data, "last_seq", 8) == 0) ||
+           (k->mv_size > 6 && memcmp(k->mv_data, "stamp:", 6) == 0);
+}
+
+/* A key for a message: printable bytes as they are, others as \xHH. */
+static void key_text(const MDB_val *k, char *out, size_t outlen)
+{
+    size_t o = 0;
+    const uint8_t *b = k->mv_data;
+    for (size_t i = 0; i < k->mv_size && o + 5 < outlen; i++)
+        o += (size_t)snprintf(out + o, outlen - o,
+                              b[i] >= 0x20 && b[i] < 0x7f ? "%c" : "\\x%02x", b[i]);
+    out[o] = '\0';
+}
+
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = memcmp(a->mv_data, b->mv_data, n);
+    if (c)
+        return c;
+    return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
+/* The next record of a cursor, skipping meta keys not derived from the
+ * journal; 1 at the end, <0 on error. */
+static int next_derived(MDB_cursor *c, bool meta, MDB_val *k, MDB_val *v,
+                        MDB_cursor_op op)
+{
+    for (;;) {
+        int rc = mdb_cursor_get(c, k, v, op);
+        if (rc == MDB_NOTFOUND)
+            return 1;
+        if (rc)
+            return from_mdb(rc);
+        if (!meta || meta_derived(k))
+            return 0;
+        op = MDB_NEXT;
+    }
+}
+
+static int compare_db(kh_txn_t *a, kh_txn_t *b, MDB_dbi da, MDB_dbi db, const char *name,
+                      bool meta, bool *same, char *what, size_t whatlen)
+{
+    MDB_cursor *ca, *cb;
+    int rc = from_mdb(mdb_cursor_open(a->txn, da, &ca));
+    if (rc)
+        return rc;
+    if ((rc = from_mdb(mdb_cursor_open(b->txn, db, &cb)))) {
+        mdb_cursor_close(ca);
+        return rc;
+    }
+    MDB_val ka, va, kb, vb;
+    int ea = next_derived(ca, meta, &ka, &va, MDB_FIRST);
+    int eb = next_derived(cb, meta, &kb, &vb, MDB_FIRST);
+    char kt[160];
+    while (ea >= 0 && eb >= 0 && !(ea == 1 && eb == 1)) {
+        int c = ea ? 1 : eb ? -1 : key_cmp(&ka, &kb);
+        if (c != 0 || va.mv_size != vb.mv_size ||
+            memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
+            *same = false;
+            key_text(c > 0 ? &kb : &ka, kt, sizeof kt);
+            snprintf(what, whatlen, "%s: key \"%s\" %s", name, kt,
+                     c < 0   ? "only in the live store"
+                     : c > 0 ? "only in the rebuilt store"
+                             : "has another value");
+            break;
+        }
+        ea = next_derived(ca, meta, &ka, &va, MDB_NEXT);
+        eb = next_derived(cb, meta, &kb, &vb, MDB_NEXT);
+    }
+    mdb_cursor_close(ca);
+    mdb_cursor_close(cb);
+    return ea < 0 ? ea : eb < 0 ? eb : KH_OK;
+}
+
+int kh_store_compare(kh_txn_t *live, kh_txn_t *rebuilt, bool *same, char *what,
+                     size_t whatlen)
+{
+    *same = true;
+    if (whatlen)
+        what[0] = '\0';
+    if (live->err || rebuilt->err)
+        return live->err ? live->err : rebuilt->err;
+    const kh_store_t *a = live->st, *b = rebuilt->st;
+    struct {
+        MDB_dbi da, db;
+        const char *name;
+        bool meta;
+    } dbs[] = {{a->journal, b->journal, "journal", false},
+               {a->dedup, b->dedup, "dedup", false},
+               {a->station, b->station, "station", false},
+               {a->kase, b->kase, "case", false},
+               {a->meta, b->meta, "meta", true}};
+    for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && *same; i++) {
+        int rc = compare_db(live, rebuilt, dbs[i].da, dbs[i].db, dbs[i].name, dbs[i].meta,
+                            same, what, whatlen);
+        if (rc)
+            return rc;
+    }
+    return KH_OK;
+}
+
+/* Copies every record of one database (of meta, only the keys not
+ * derived from the journal). */
+static int copy_db(kh_txn_t *from, kh_txn_t *to, MDB_dbi df, MDB_dbi dt, bool meta)
+{
+    MDB_cursor *c;
+    int rc = from_mdb(mdb_cursor_open(from->txn, df, &c));
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    int e = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    while (e == 0 && to->err == KH_OK) {
+        if (!meta || !meta_derived(&k))
+            tput(to, dt, k.mv_data, k.mv_size, v.mv_data, v.mv_size, 0);
+        e = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+    mdb_cursor_close(c);
+    if (e && e != MDB_NOTFOUND)
+        return from_mdb(e);
+    return to->err;
+}
+
+int kh_store_copy_state(kh_txn_t *from, kh_txn_t *to)
+{
+    int rc;
+    if (from->err || to->err)
+        return from->err ? from->err : to->err;
+    if ((rc = copy_db(from, to, from->st->meta, to->st->meta, true)) ||
+        (rc = copy_db(from, to, from->st->snap, to->st->snap, false)) ||
+        (rc = copy_db(from, to, from->st->snapseq, to->st->snapseq, false)))
+        return rc;
+    return to->err;
 }

@@ -46,6 +46,7 @@ typedef struct kh_store_opts {
     const char *dir; /* the store directory, created when writable */
     bool readonly;
     size_t map_size; /* initial map size in bytes; 0: 64 MiB */
+    bool nosync;     /* commits not synced (a scratch store: rebuild) */
 } kh_store_opts_t;
 
 int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts);
@@ -53,6 +54,38 @@ void kh_store_close(kh_store_t **self_p);
 /* Doubles the map (the writer, on KH_EMAP_FULL, with no txn open). */
 int kh_store_grow(kh_store_t *st);
 size_t kh_store_map_size(const kh_store_t *st);
+
+/* What the environment holds, for status, metrics and benchmarks. */
+typedef struct kh_store_info {
+    size_t map_size;        /* bytes mapped */
+    size_t used;            /* bytes in use: pages up to the last one written */
+    size_t page_size;       /* bytes */
+    uint64_t last_seq;      /* journal length */
+    uint64_t journal_bytes; /* pages of the journal database, in bytes */
+} kh_store_info_t;
+
+int kh_store_info(kh_store_t *st, kh_store_info_t *info);
+
+/*
+ * A consistent copy of the environment as of now into the existing empty
+ * directory dir (dir/data.mdb), compacted (free pages omitted), made from
+ * a read transaction: the writer goes on meanwhile (mdb_env_copy2).
+ */
+int kh_store_copy(kh_store_t *st, const char *dir);
+
+/*
+ * Compares the databases derived from the journal (dedup, station, case,
+ * and the meta keys last_seq and stamp:*) of two stores, key by key. *same
+ * says whether they agree; when not, what names the first difference
+ * ("station: key \"A01\\0...\" only in the live store"). Returns either
+ * txn's error.
+ */
+int kh_store_compare(kh_txn_t *live, kh_txn_t *rebuilt, bool *same, char *what,
+                     size_t whatlen);
+
+/* Copies the meta keys not derived from the journal (closed_through,
+ * snap_last) and the snapshots from one store to another (rebuild). */
+int kh_store_copy_state(kh_txn_t *from, kh_txn_t *to);
 
 int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out);
 /* Commits (durably, for a write txn) and frees; returns the first error. */

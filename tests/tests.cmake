@@ -11,6 +11,10 @@ foreach(src ${KH_UNIT_TESTS})
   set_tests_properties(${name} PROPERTIES LABELS unit TIMEOUT 120)
 endforeach()
 
+# Tools the end-to-end tests drive the services with (not installed).
+add_executable(kh_flood tests/tools/kh_flood.c)
+target_link_libraries(kh_flood PRIVATE kaohe_infra)
+
 # End-to-end tests: shell scripts that start the real services with
 # `kaohe up` in a temporary directory, label "e2e".
 file(GLOB KH_E2E_TESTS ${CMAKE_SOURCE_DIR}/tests/e2e/test_*.sh)
@@ -18,6 +22,16 @@ foreach(src ${KH_E2E_TESTS})
   get_filename_component(name ${src} NAME_WE)
   add_test(NAME e2e_${name} COMMAND bash ${src})
   set_tests_properties(e2e_${name} PROPERTIES LABELS e2e TIMEOUT 600
+    ENVIRONMENT "KH_BIN=${CMAKE_BINARY_DIR};KH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+endforeach()
+
+# Fault tests: the services SIGKILLed at random moments under load, label
+# "fault" (tests/fault/test_*.sh, same environment as e2e).
+file(GLOB KH_FAULT_TESTS ${CMAKE_SOURCE_DIR}/tests/fault/test_*.sh)
+foreach(src ${KH_FAULT_TESTS})
+  get_filename_component(name ${src} NAME_WE)
+  add_test(NAME fault_${name} COMMAND bash ${src})
+  set_tests_properties(fault_${name} PROPERTIES LABELS fault TIMEOUT 900
     ENVIRONMENT "KH_BIN=${CMAKE_BINARY_DIR};KH_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
 endforeach()
 
@@ -72,7 +86,8 @@ if(CLANG_FORMAT)
   file(GLOB_RECURSE KH_C_FILES
     ${CMAKE_SOURCE_DIR}/lib/*.[ch] ${CMAKE_SOURCE_DIR}/cli/*.[ch]
     ${CMAKE_SOURCE_DIR}/services/*.c ${CMAKE_SOURCE_DIR}/tests/unit/*.c
-    ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c)
+    ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c
+    ${CMAKE_SOURCE_DIR}/tests/tools/*.c)
   add_test(NAME style_clang_format
     COMMAND ${CLANG_FORMAT} --dry-run -Werror ${KH_C_FILES})
   set_tests_properties(style_clang_format PROPERTIES LABELS style)

@@ -12,13 +12,28 @@
  * commit) comes back with that envelope and is relayed to the source. The
  * ingest keeps no state per event, so it can be killed at any moment: a
  * source that got no answer resends, and the scorer de-duplicates.
+ *
+ * Every rejection, its own or the scorer's (conflict), is also announced
+ * on a PUB ("ingest-ROLE-pub") for watchers such as `kaohe watch`: one
+ * frame of UTF-8 JSON text per rejected event,
+ *   {"source":"station","id":"x-bm","reason":"forbidden",
+ *    "key":"station-NM","time":"2026-11-03T06:02:10.123456Z"}
+ * source is this ingest's role, id the event's id ("" when none could be
+ * read), reason the SPEC section 5 code, key the sender's identity (null
+ * where the scorer decided), time when it was decided (UTC, RFC 3339).
+ * Notices are sent without waiting: a slow subscriber loses them at the
+ * high-water mark, the ingest never blocks on one. Nothing else changes
+ * with or without subscribers; an ingest that cannot bind the PUB logs
+ * it and runs on without announcing.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
 #include "kh_codec.h"
+#include "kh_credit.h"
 #include "kh_error.h"
 #include "kh_log.h"
 #include "kh_service.h"
@@ -30,8 +45,74 @@ typedef struct ingest {
     kh_service_t svc;
     kh_source_t role;
     void *front, *back;
+    void *pub; /* rejection notices; NULL when it could not be bound */
     kh_zwatch_t *wfront, *wback;
+    kh_credit_t *credit; /* what each key has in flight to the scorer */
+    int64_t busy_logged_us;
+    uint64_t busy_unlogged, unreachable_unlogged;
 } ingest_t;
+
+/* Per key: a feed's whole window (cli/cmd_feed.c, 20000) and then some;
+ * in bytes, room for that window of ordinary events. In all: what the
+ * ingest may hold for the scorer. */
+static const kh_credit_limits_t credit_limits = {
+    .key_events = 32768,
+    .key_bytes = 32u << 20,
+    .all_bytes = 128u << 20,
+    .stale_us = 30 * 1000000LL,
+};
+
+/* The second envelope frame of a forwarded event: the credit it took,
+ * "KEY\0" followed by its byte count (u32 BE), echoed back by the scorer. */
+static size_t credit_frame(uint8_t *f, size_t cap, const char *key, uint32_t bytes)
+{
+    size_t n = strlen(key);
+    if (n + 5 > cap)
+        return 0;
+    memcpy(f, key, n + 1);
+    f[n + 1] = (uint8_t)(bytes >> 24);
+    f[n + 2] = (uint8_t)(bytes >> 16);
+    f[n + 3] = (uint8_t)(bytes >> 8);
+    f[n + 4] = (uint8_t)bytes;
+    return n + 5;
+}
+
+/* Logs a refusal that a flood repeats at most once a second, with how
+ * many went unlogged since. */
+static void log_throttled(ingest_t *g, const char *msg, uint64_t *unlogged)
+{
+    int64_t now = kh_time_now();
+    (*unlogged)++;
+    if (now - g->busy_logged_us < 1000000)
+        return;
+    char n[24];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)*unlogged);
+    kh_log(KH_LOG_WARN, msg, "events", n, (char *)NULL);
+    *unlogged = 0;
+    g->busy_logged_us = now;
+}
+
+/* Announces a rejection on the PUB (see the top of this file). */
+static void announce(ingest_t *g, const char *id, const char *reason, const char *key)
+{
+    if (!g->pub)
+        return;
+    char now[40];
+    kh_time_format(kh_time_now(), now);
+    json_t *o = json_object();
+    /* an id that is not valid UTF-8 cannot be a JSON string: "" then */
+    json_t *jid = json_string(id ? id : "");
+    json_object_set_new(o, "source", json_string(g->svc.role));
+    json_object_set_new(o, "id", jid ? jid : json_string(""));
+    json_object_set_new(o, "reason", json_string(reason));
+    json_object_set_new(o, "key", key ? json_string(key) : json_null());
+    json_object_set_new(o, "time", json_string(now));
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (text)
+        zmq_send(g->pub, text, strlen(text), ZMQ_DONTWAIT); /* dropped at HWM */
+    free(text);
+    json_decref(o);
+}
 
 static void answer(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *o)
 {
@@ -52,6 +133,7 @@ static void reject(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id
     kh_log(KH_LOG_INFO, "rejected", "reason", o.reason, "id", o.id, "source", g->svc.role,
            "key", who ? who : "-", (char *)NULL);
     answer(g, m, &o);
+    announce(g, o.id, o.reason, who);
 }
 
 /* Validates one submitted line; forwards it or answers the rejection. */
@@ -94,15 +176,28 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
         r.event_len = pblen;
         rc = kh_codec_sreq_encode(&r, &buf, &len);
     }
-    if (rc == KH_OK) {
-        /* Envelope: the source's identity; the scorer echoes it back. */
-        const void *data[2] = {kh_zmsg_data(m, 0), buf};
-        size_t lens[2] = {kh_zmsg_size(m, 0), len};
-        if (kh_zsend_parts(g->back, data, lens, 2) != KH_OK) {
+    const char *key = kh_zmsg_user(m, 1);
+    if (rc == KH_OK && !kh_credit_take(g->credit, key, len, kh_time_now())) {
+        /* This key has its allowance in flight: it waits, others don't. */
+        log_throttled(g, "source over its in-flight allowance, answered busy",
+                      &g->busy_unlogged);
+        kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_FAILED};
+        snprintf(o.reason, sizeof o.reason, "busy");
+        snprintf(o.id, sizeof o.id, "%s", ev.id);
+        answer(g, m, &o);
+    } else if (rc == KH_OK) {
+        /* Envelope: the source's identity and the credit taken; the scorer
+         * echoes both back. */
+        uint8_t cf[300];
+        const void *data[3] = {kh_zmsg_data(m, 0), cf, buf};
+        size_t lens[3] = {kh_zmsg_size(m, 0),
+                          credit_frame(cf, sizeof cf, key, (uint32_t)len), len};
+        if (kh_zsend_parts(g->back, data, lens, 3) != KH_OK) {
             /* Scorer down or its queue full: not decided, say so; the
              * source resends later (kaohe feed backs off). */
-            kh_log(KH_LOG_WARN, "scorer unreachable, event not forwarded", "id", ev.id,
-                   (char *)NULL);
+            kh_credit_give(g->credit, key, len, kh_time_now());
+            log_throttled(g, "scorer unreachable, events not forwarded",
+                          &g->unreachable_unlogged);
             kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_FAILED};
             snprintf(o.reason, sizeof o.reason, "scorer_unreachable");
             snprintf(o.id, sizeof o.id, "%s", ev.id);
@@ -154,6 +249,19 @@ static void on_front(void *zsock, void *arg)
     kh_zwatch_kick(g->wback);
 }
 
+/* The scorer answered a forwarded event: its credit comes back. */
+static void give_back(ingest_t *g, const kh_zmsg_t *m)
+{
+    const uint8_t *f = kh_zmsg_data(m, 1);
+    size_t n = kh_zmsg_size(m, 1);
+    const uint8_t *nul = n >= 5 ? memchr(f, '\0', n - 4) : NULL;
+    if (!nul || (size_t)(nul - f) + 5 != n)
+        return;
+    uint32_t bytes =
+        (uint32_t)nul[1] << 24 | (uint32_t)nul[2] << 16 | (uint32_t)nul[3] << 8 | nul[4];
+    kh_credit_give(g->credit, (const char *)f, bytes, kh_time_now());
+}
+
 static void on_back(void *zsock, void *arg)
 {
     ingest_t *g = arg;
@@ -162,14 +270,25 @@ static void on_back(void *zsock, void *arg)
         if (kh_zmsg_recv(zsock, &m) != KH_OK)
             break;
         kh_scorer_reply_t rep;
-        if (m.n == 2 && !m.truncated &&
-            kh_codec_sreply_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1), &rep) ==
+        if (m.n == 3 && !m.truncated &&
+            kh_codec_sreply_decode(kh_zmsg_data(&m, 2), kh_zmsg_size(&m, 2), &rep) ==
                 KH_OK) {
+            give_back(g, &m);
             rep.outcome.tag = rep.tag;
             if (rep.outcome.status == KH_STATUS_REJECTED)
                 kh_log(KH_LOG_INFO, "rejected", "reason", rep.outcome.reason, "id",
                        rep.outcome.id, "source", g->svc.role, (char *)NULL);
-            answer(g, &m, &rep.outcome);
+            /* To the source: its identity (frame 0) and the outcome. */
+            uint8_t *buf;
+            size_t len;
+            if (kh_codec_outcome_encode(&rep.outcome, &buf, &len) == KH_OK) {
+                const void *data[2] = {kh_zmsg_data(&m, 0), buf};
+                size_t lens[2] = {kh_zmsg_size(&m, 0), len};
+                kh_zsend_parts(g->front, data, lens, 2);
+                free(buf);
+            }
+            if (rep.outcome.status == KH_STATUS_REJECTED)
+                announce(g, rep.outcome.id, rep.outcome.reason, NULL);
         } else {
             kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
         }
@@ -197,8 +316,24 @@ int main(int argc, char **argv)
     g.role = (kh_source_t)kh_source_parse(g.svc.role);
     g.svc.data = &g;
     g.svc.on_stop = on_stop;
-    g.front = kh_service_socket(&g.svc, ZMQ_ROUTER, g.svc.name, true);
+    if (!(g.credit = kh_credit_new(&credit_limits))) {
+        kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
+        kh_service_fini(&g.svc);
+        return 1;
+    }
+    /* What a source can queue here before its sends wait (ZeroMQ stops
+     * reading its connection): 256 Submits of at most 256 KiB, a bound on
+     * memory however fast it sends. A line over 64 KiB is still answered
+     * too_large; a message over 256 KiB is not a Submit and drops the
+     * connection. */
+    const kh_sock_limits_t front_limits = {.rcvhwm = 256, .max_msg_bytes = 256 * 1024};
+    g.front =
+        kh_service_socket_limited(&g.svc, ZMQ_ROUTER, g.svc.name, true, &front_limits);
     g.back = kh_service_socket(&g.svc, ZMQ_DEALER, "scorer", false);
+    char pubname[64];
+    snprintf(pubname, sizeof pubname, "%s-pub", g.svc.name);
+    if (!(g.pub = kh_service_socket(&g.svc, ZMQ_PUB, pubname, true)))
+        kh_log(KH_LOG_WARN, "rejections will not be announced", (char *)NULL);
     if (!g.front || !g.back ||
         kh_zwatch_start(g.svc.loop, g.front, on_front, &g, &g.wfront) ||
         kh_zwatch_start(g.svc.loop, g.back, on_back, &g, &g.wback)) {
@@ -210,6 +345,9 @@ int main(int argc, char **argv)
     rc = kh_service_run(&g.svc);
     zmq_close(g.front);
     zmq_close(g.back);
+    if (g.pub)
+        zmq_close(g.pub);
+    kh_credit_free(&g.credit);
     kh_service_fini(&g.svc);
     return rc;
 }

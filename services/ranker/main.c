@@ -69,6 +69,8 @@ typedef struct ranker {
     uv_timer_t timer;
     uint64_t next_tag;
     pending_t *ops;
+    uint64_t last_batch;   /* of the last commit notice (0: none yet) */
+    uint64_t lost_notices; /* commit notices dropped on the way to us */
 } ranker_t;
 
 /* One query's consistent view: a read txn and the events of the stations
@@ -975,6 +977,31 @@ static void on_committed(void *zsock, void *arg)
         kh_zmsg_t m;
         if (kh_zmsg_recv(zsock, &m) != KH_OK)
             break;
+        kh_committed_t c;
+        if (m.n == 1 && !m.truncated &&
+            kh_codec_committed_decode(kh_zmsg_data(&m, 0), kh_zmsg_size(&m, 0), &c) ==
+                KH_OK) {
+            /* Batches are numbered from 1 by each scorer process: a jump
+             * means notices were dropped at the high-water mark while we
+             * were slow (harmless: queries read the store, and the next
+             * notice still wakes auto-close); a smaller number a new
+             * scorer. */
+            if (r->last_batch && c.batch > r->last_batch + 1) {
+                char n[24];
+                snprintf(n, sizeof n, "%llu",
+                         (unsigned long long)(c.batch - r->last_batch - 1));
+                r->lost_notices += c.batch - r->last_batch - 1;
+                kh_log(KH_LOG_WARN, "commit notices lost (slow subscriber)", "count", n,
+                       (char *)NULL);
+            }
+            {
+                char b[24];
+                snprintf(b, sizeof b, "%llu", (unsigned long long)c.batch);
+                kh_log(KH_LOG_DEBUG, "commit notice", "batch", b, (char *)NULL);
+            }
+            r->last_batch = c.batch;
+            kh_codec_committed_free(&c);
+        }
         kh_zmsg_close(&m);
         any = true;
     }

@@ -48,6 +48,7 @@ typedef struct scorer {
     void *router, *pub;
     kh_zwatch_t *watch;
     uint64_t batch_no;
+    int failing; /* the error the last batch failed with, KH_OK if none */
     req_t *reqs; /* BATCH_MAX */
 } scorer_t;
 
@@ -183,16 +184,19 @@ static void on_readable(void *zsock, void *arg)
          * validated the event and authenticated its source) and the
          * ranker. */
         const char *who = kh_zmsg_user(&r->msg, last);
-        if (!who || strcmp(who, "service") != 0) {
+        r->decode_err = kh_codec_sreq_decode(kh_zmsg_data(&r->msg, last),
+                                             kh_zmsg_size(&r->msg, last), &r->sreq);
+        /* A ping (kaohe up, status) may come from any known key. */
+        if (!who || (strcmp(who, "service") != 0 &&
+                     !(r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_PING))) {
             kh_log(KH_LOG_WARN, "request from a non-service key refused", "key",
                    who ? who : "-", (char *)NULL);
+            kh_codec_sreq_free(&r->sreq);
             memset(&r->sreq, 0, sizeof r->sreq);
             r->decode_err = KH_EFORBIDDEN;
             n++;
             continue;
         }
-        r->decode_err = kh_codec_sreq_decode(kh_zmsg_data(&r->msg, last),
-                                             kh_zmsg_size(&r->msg, last), &r->sreq);
         if (r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_EVENT)
             r->decode_err =
                 kh_codec_event_decode(r->sreq.event, r->sreq.event_len, &r->ev);
@@ -220,9 +224,13 @@ static void on_readable(void *zsock, void *arg)
         kh_log(KH_LOG_INFO, "store map grown", "bytes", sz, (char *)NULL);
     }
     if (rc != KH_OK) {
-        /* Nothing of the batch is durable: say so, the sources retry. */
-        kh_log(KH_LOG_ERROR, "batch not committed", "cause", kh_strerror(rc),
-               (char *)NULL);
+        /* Nothing of the batch is durable: say so, the sources retry. A
+         * full disk is logged once, when writes start failing, and again
+         * when they succeed. */
+        if (rc != s->failing)
+            kh_log(KH_LOG_ERROR, "batch not committed, sources will resend", "cause",
+                   kh_strerror(rc), "code", kh_err_name(rc), (char *)NULL);
+        s->failing = rc;
         for (int i = 0; i < n; i++) {
             memset(&reqs[i].out, 0, sizeof reqs[i].out);
             reqs[i].out.status = KH_STATUS_FAILED;
@@ -231,6 +239,10 @@ static void on_readable(void *zsock, void *arg)
             snprintf(reqs[i].out.id, sizeof reqs[i].out.id, "%s", reqs[i].ev.id);
         }
     } else {
+        if (s->failing) {
+            kh_log(KH_LOG_INFO, "store writable again", (char *)NULL);
+            s->failing = KH_OK;
+        }
         publish(s, reqs, n, last_seq, closed);
     }
     reply_all(s, reqs, n, last_seq, closed);
@@ -238,6 +250,13 @@ static void on_readable(void *zsock, void *arg)
         kh_codec_sreq_free(&reqs[i].sreq);
         kh_event_clear(&reqs[i].ev);
         kh_zmsg_close(&reqs[i].msg);
+    }
+    if (rc == KH_EPANIC) {
+        /* LMDB refuses every further txn: only a new process can reopen
+         * the environment (kaohe up, or systemd's Restart=on-failure). */
+        kh_log(KH_LOG_ERROR, "store unusable, exiting", "cause", kh_strerror(rc),
+               (char *)NULL);
+        kh_service_stop(&s->svc, 1);
     }
 }
 
@@ -260,7 +279,12 @@ int main(int argc, char **argv)
     s.svc.on_stop = on_stop;
     char path[PATH_MAX];
     kh_path(path, sizeof path, s.svc.dir, NULL, "store", NULL);
-    kh_store_opts_t o = {.dir = path, .readonly = false, .map_size = 0};
+    /* KAOHE_MAP_SIZE: the initial map in bytes (tests start small; the
+     * map doubles whenever it fills). */
+    const char *ms = getenv("KAOHE_MAP_SIZE");
+    kh_store_opts_t o = {.dir = path,
+                         .readonly = false,
+                         .map_size = ms ? (size_t)strtoull(ms, NULL, 10) : 0};
     if ((rc = kh_store_open(&s.store, &o)) != KH_OK) {
         kh_log(KH_LOG_ERROR, "cannot open store", "path", path, "cause", kh_strerror(rc),
                (char *)NULL);
@@ -270,9 +294,12 @@ int main(int argc, char **argv)
     kh_txn_t *txn;
     if (kh_txn_begin(s.store, false, &txn) == KH_OK) {
         char seq[32];
+        char map[32];
         snprintf(seq, sizeof seq, "%llu", (unsigned long long)kh_store_last_seq(txn));
+        snprintf(map, sizeof map, "%zu", kh_store_map_size(s.store));
         kh_txn_abort(&txn);
-        kh_log(KH_LOG_INFO, "store opened", "path", path, "last_seq", seq, (char *)NULL);
+        kh_log(KH_LOG_INFO, "store opened", "path", path, "last_seq", seq, "map_bytes",
+               map, (char *)NULL);
     }
     s.reqs = calloc(BATCH_MAX, sizeof *s.reqs);
     s.router = kh_service_socket(&s.svc, ZMQ_ROUTER, "scorer", true);

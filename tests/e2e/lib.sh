@@ -11,9 +11,15 @@ kaohe() { "$KH_BIN/kaohe" "$@"; }
 
 TMP=$(mktemp -d /tmp/kh-e2e.XXXXXX)
 D=$TMP/d
+# Further data directories a test starts services in (kh_track DIR...):
+# stopped on exit like $D.
+KH_DIRS=()
+kh_track() { KH_DIRS+=("$@"); }
 cleanup() {
-    local rc=$?
-    "$KH_BIN/kaohe" down -d "$D" >/dev/null 2>&1 || true
+    local rc=$? dir
+    for dir in "$D" "${KH_DIRS[@]}"; do
+        "$KH_BIN/kaohe" down -d "$dir" >/dev/null 2>&1 || true
+    done
     if [ $rc -ne 0 ] && [ -d "$D/log" ]; then
         echo "--- service logs ---" >&2
         tail -n 20 "$D"/log/*.log >&2 || true
@@ -42,3 +48,36 @@ expect_eq() {
 norm_rank='[.stations[] | {rank, station, total, bonus, pending, sections}]'
 norm_station='{station, year, total, bonus, pending, sections: [.sections[] | {id, max, score, items: [.items[] | {id, deducted, bonus, pending, self_score}]}]}'
 norm_urban='{month, closed, stations: [.stations[] | {station, patrols, behind, deducted}]}'
+
+# wait_until SECONDS WHAT COMMAND...: runs COMMAND every 50 ms until it
+# succeeds; fails the test naming WHAT after SECONDS.
+wait_until() {
+    local secs=$1 what=$2 end
+    shift 2
+    end=$(($(date +%s%N) + secs * 1000000000))
+    until "$@" >/dev/null 2>&1; do
+        [ "$(date +%s%N)" -lt "$end" ] || fail "$what: not within $secs s"
+        sleep 0.05
+    done
+}
+
+# gone PID: true once the process has exited (or is an unreaped zombie).
+gone() {
+    ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# kill9 DIR NAME...: SIGKILLs services of DIR by their pid files (only
+# those: pids this test's kaohe up started) and waits until they are gone.
+kill9() {
+    local dir=$1 name pid
+    shift
+    for name in "$@"; do
+        [ -s "$dir/run/$name.pid" ] || continue
+        pid=$(cat "$dir/run/$name.pid")
+        kill -KILL "$pid" 2>/dev/null || true
+        wait_until 10 "$name (pid $pid) to die" gone "$pid"
+    done
+}
+
+# rss_kb PID: the peak resident set (VmHWM) of a process, in KiB.
+rss_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
