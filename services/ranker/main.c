@@ -61,6 +61,23 @@ typedef struct pending {
     struct pending *next;
 } pending_t;
 
+/*
+ * A station's live scorecard (no --as-of), kept while nothing it depends on
+ * has changed: its stamp (the last journal sequence that touched it, kept
+ * by the store in the same transaction as the event), for an urban station
+ * the largest stamp of the urban group too (5.2.2 ranks them against each
+ * other), the day through which periods are closed, the county's today
+ * (which decides what is pending) and the year. A query reads the stamps
+ * in its own read transaction, so a cached card is never older than what
+ * the query can see: read-your-writes holds.
+ */
+typedef struct cached {
+    kh_scorecard_t *card; /* NULL: none */
+    uint64_t stamp, group_stamp;
+    kh_day_t closed, today;
+    int year;
+} cached_t;
+
 typedef struct ranker {
     kh_service_t svc;
     kh_store_t *store;
@@ -69,6 +86,13 @@ typedef struct ranker {
     uv_timer_t timer;
     uint64_t next_tag;
     pending_t *ops;
+    cached_t *cache; /* per station: its live scorecard */
+    struct {         /* the last live ranking's answer */
+        char *text;
+        uint64_t seq;
+        kh_day_t closed, today;
+        int year;
+    } rank;
     uint64_t last_batch;   /* of the last commit notice (0: none yet) */
     uint64_t lost_notices; /* commit notices dropped on the way to us */
 } ranker_t;
@@ -84,6 +108,9 @@ typedef struct view {
     kh_day_t closed, today, as_of;
     kh_urban_t urban;
     bool urban_ready;
+    kh_scorecard_t **owned; /* cards of a cut view (not cached), per station */
+    bool group_ready;
+    uint64_t group_stamp; /* the largest stamp of the urban stations */
 } view_t;
 
 static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
@@ -94,7 +121,8 @@ static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
     v->sets = calloc(n, sizeof *v->sets);
     v->loaded = calloc(n, sizeof *v->loaded);
     v->urban.counts = calloc(n, sizeof *v->urban.counts);
-    if (!v->sets || !v->loaded || !v->urban.counts)
+    v->owned = calloc(n, sizeof *v->owned);
+    if (!v->sets || !v->loaded || !v->urban.counts || !v->owned)
         return KH_ENOMEM;
     int rc = kh_txn_begin(r->store, false, &v->txn);
     if (rc)
@@ -119,6 +147,10 @@ static void view_close(view_t *v)
     if (v->sets)
         for (size_t i = 0; i < n; i++)
             kh_evset_clear(&v->sets[i]);
+    if (v->owned)
+        for (size_t i = 0; i < n; i++)
+            kh_scorecard_free(&v->owned[i]);
+    free(v->owned);
     free(v->sets);
     free(v->loaded);
     free(v->urban.counts);
@@ -185,9 +217,25 @@ static int view_urban(view_t *v)
     return KH_OK;
 }
 
-static int view_score(view_t *v, int st, kh_scorecard_t **card)
+static uint64_t view_group_stamp(view_t *v)
 {
-    int rc = view_urban(v);
+    if (!v->group_ready) {
+        const kh_county_t *c = v->r->svc.county;
+        v->group_stamp = 0;
+        for (size_t i = 0; i < c->nstations; i++)
+            if (c->stations[i].urban) {
+                uint64_t s = kh_store_station_stamp(v->txn, c->stations[i].code);
+                v->group_stamp = s > v->group_stamp ? s : v->group_stamp;
+            }
+        v->group_ready = true;
+    }
+    return v->group_stamp;
+}
+
+/* Scores a station from its events (and, if urban, the group's counts). */
+static int view_compute(view_t *v, int st, kh_scorecard_t **card)
+{
+    int rc = v->r->svc.county->stations[st].urban ? view_urban(v) : KH_OK;
     if (rc)
         return rc;
     kh_score_input_t in;
@@ -197,6 +245,42 @@ static int view_score(view_t *v, int st, kh_scorecard_t **card)
     rc = kh_score_station(&in, card);
     free(p);
     return rc;
+}
+
+/* A station's scorecard in the view: from the cache when nothing it
+ * depends on changed, else computed (and cached, for a live view). The
+ * card belongs to the cache or the view; the caller must not free it. */
+static int view_score(view_t *v, int st, const kh_scorecard_t **out)
+{
+    ranker_t *r = v->r;
+    int rc;
+    if (v->as_of != KH_DAY_NONE) {
+        if (!v->owned[st] && (rc = view_compute(v, st, &v->owned[st])))
+            return rc;
+        *out = v->owned[st];
+        return KH_OK;
+    }
+    const kh_station_t *s = &r->svc.county->stations[st];
+    uint64_t stamp = kh_store_station_stamp(v->txn, s->code);
+    uint64_t group = s->urban ? view_group_stamp(v) : 0;
+    if ((rc = kh_txn_error(v->txn)))
+        return rc;
+    cached_t *e = &r->cache[st];
+    if (!e->card || e->stamp != stamp || e->group_stamp != group ||
+        e->closed != v->closed || e->today != v->today || e->year != v->year) {
+        kh_scorecard_t *card = NULL;
+        if ((rc = view_compute(v, st, &card)))
+            return rc;
+        kh_scorecard_free(&e->card);
+        *e = (cached_t){.card = card,
+                        .stamp = stamp,
+                        .group_stamp = group,
+                        .closed = v->closed,
+                        .today = v->today,
+                        .year = v->year};
+    }
+    *out = e->card;
+    return KH_OK;
 }
 
 static void send_reply(ranker_t *r, const uint8_t *ident, size_t ident_len, uint64_t tag,
@@ -227,45 +311,59 @@ static void reply_json(ranker_t *r, const kh_zmsg_t *m, uint64_t tag, int code,
     json_decref(doc);
 }
 
-/* Every station's scorecard in the view, ranked. cards[i] is station i's;
- * rows are in rank order. Both arrays are the caller's to free (cards
- * with kh_scorecard_free). */
-static int score_all(ranker_t *r, view_t *v, kh_scorecard_t ***cards_out,
+/* Every station's scorecard in the view, ranked. cards[i] is station i's
+ * (owned by the cache or the view); rows are in rank order. Both arrays
+ * are the caller's to free. */
+static int score_all(ranker_t *r, view_t *v, const kh_scorecard_t ***cards_out,
                      kh_rank_row_t **rows_out)
 {
     const kh_county_t *c = r->svc.county;
-    kh_scorecard_t **cards = calloc(c->nstations, sizeof *cards);
+    const kh_scorecard_t **cards = calloc(c->nstations, sizeof *cards);
     kh_rank_row_t *rows = calloc(c->nstations, sizeof *rows);
     int rc = (!cards || !rows) ? KH_ENOMEM : KH_OK;
     for (size_t i = 0; i < c->nstations && rc == KH_OK; i++)
         rc = view_score(v, (int)i, &cards[i]);
     if (rc == KH_OK)
-        kh_rank_cards(c, (const kh_scorecard_t *const *)cards, c->nstations, rows);
+        kh_rank_cards(c, cards, c->nstations, rows);
     *cards_out = cards;
     *rows_out = rows;
     return rc;
 }
 
-static void free_cards(kh_scorecard_t **cards, size_t n)
+/* The ranking as JSON text. A live ranking is kept as its text until the
+ * journal, the closes, the day or the year change: asked again meanwhile,
+ * it costs one read of last_seq. */
+static int query_rank(ranker_t *r, view_t *v, char **text)
 {
-    for (size_t i = 0; cards && i < n; i++)
-        kh_scorecard_free(&cards[i]);
-    free(cards);
-}
-
-static int query_rank(ranker_t *r, view_t *v, json_t **doc)
-{
-    kh_scorecard_t **cards;
+    uint64_t seq = kh_store_last_seq(v->txn);
+    bool live = v->as_of == KH_DAY_NONE;
+    if (live && r->rank.text && r->rank.seq == seq && r->rank.closed == v->closed &&
+        r->rank.today == v->today && r->rank.year == v->year) {
+        *text = strdup(r->rank.text);
+        return *text ? KH_OK : KH_ENOMEM;
+    }
+    const kh_scorecard_t **cards;
     kh_rank_row_t *rows;
     int rc = score_all(r, v, &cards, &rows);
+    json_t *doc = NULL;
     if (rc == KH_OK) {
-        *doc = kh_render_rank_json(r->svc.county, r->svc.catalog, v->year, rows,
-                                   r->svc.county->nstations);
-        if (!*doc)
+        doc = kh_render_rank_json(r->svc.county, r->svc.catalog, v->year, rows,
+                                  r->svc.county->nstations);
+        *text = doc ? kh_render_dumps(doc) : NULL;
+        if (!*text)
             rc = KH_ENOMEM;
     }
-    free_cards(cards, r->svc.county->nstations);
+    json_decref(doc);
+    free(cards);
     free(rows);
+    if (rc == KH_OK && live) {
+        free(r->rank.text);
+        r->rank.text = strdup(*text);
+        r->rank.seq = seq;
+        r->rank.closed = v->closed;
+        r->rank.today = v->today;
+        r->rank.year = v->year;
+    }
     return rc;
 }
 
@@ -317,7 +415,7 @@ static int snapshot_content(ranker_t *r, kh_period_t month, json_t **out)
 {
     const kh_county_t *c = r->svc.county;
     view_t v;
-    kh_scorecard_t **cards = NULL;
+    const kh_scorecard_t **cards = NULL;
     kh_rank_row_t *rows = NULL;
     json_t *doc = json_object(), *stations = json_array(), *monthly = json_object();
     int rc = (!doc || !stations || !monthly) ? KH_ENOMEM : KH_OK;
@@ -331,7 +429,7 @@ static int snapshot_content(ranker_t *r, kh_period_t month, json_t **out)
             for (size_t i = 0; i < c->nstations; i++)
                 json_array_append_new(stations, snapshot_station(r, rows[i].card));
         }
-        free_cards(cards, c->nstations);
+        free(cards);
         free(rows);
         view_close(&v);
     }
@@ -342,7 +440,7 @@ static int snapshot_content(ranker_t *r, kh_period_t month, json_t **out)
         if ((rc = view_open(&v, r, month.year, kh_period_last(pm))) != KH_OK)
             break;
         for (size_t i = 0; i < c->nstations && rc == KH_OK; i++) {
-            kh_scorecard_t *card = NULL;
+            const kh_scorecard_t *card = NULL;
             if ((rc = view_score(&v, (int)i, &card)) != KH_OK)
                 break;
             json_t *arr = json_object_get(monthly, c->stations[i].code);
@@ -352,7 +450,6 @@ static int snapshot_content(ranker_t *r, kh_period_t month, json_t **out)
             }
             json_array_append_new(arr, json_pack("{s:s,s:o}", "month", label, "total",
                                                  kh_render_amount(card->total)));
-            kh_scorecard_free(&card);
         }
         view_close(&v);
     }
@@ -761,7 +858,8 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
         view_close(&v);
         goto done;
     }
-    kh_scorecard_t *card = NULL;
+    const kh_scorecard_t *card = NULL;
+    char *text = NULL; /* an answer already rendered */
     switch (q->kind) {
     case KH_Q_STATUS: {
         char closed[16] = "";
@@ -776,7 +874,7 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
         break;
     }
     case KH_Q_RANK:
-        rc = query_rank(r, &v, &doc);
+        rc = query_rank(r, &v, &text);
         break;
     case KH_Q_STATION:
         if ((rc = view_score(&v, st, &card)) == KH_OK)
@@ -804,16 +902,22 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
         rc = KH_EINVAL;
         break;
     }
-    kh_scorecard_free(&card);
     view_close(&v);
 done:
-    if (rc == KH_OK && !doc)
+    if (rc == KH_OK && !doc && !text)
         rc = KH_ENOMEM;
     if (rc != KH_OK) {
         kh_log(KH_LOG_ERROR, "query failed", "cause", kh_strerror(rc), (char *)NULL);
         snprintf(msg, sizeof msg, "query failed: %s", kh_strerror(rc));
         json_decref(doc);
         doc = NULL;
+        free(text);
+        text = NULL;
+    }
+    if (text) {
+        send_reply(r, kh_zmsg_data(m, 0), kh_zmsg_size(m, 0), q->tag, KH_OK, NULL, text);
+        free(text);
+        return;
     }
     reply_json(r, m, q->tag, rc, rc ? msg : NULL, doc);
 }
@@ -1039,6 +1143,13 @@ int main(int argc, char **argv)
         kh_service_fini(&r.svc);
         return 1;
     }
+    r.cache = calloc(r.svc.county->nstations, sizeof *r.cache);
+    if (!r.cache) {
+        kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
+        kh_store_close(&r.store);
+        kh_service_fini(&r.svc);
+        return 1;
+    }
     r.router = kh_service_socket(&r.svc, ZMQ_ROUTER, "ranker", true);
     r.scorer = kh_service_socket(&r.svc, ZMQ_DEALER, "scorer", false);
     r.pub = kh_service_socket(&r.svc, ZMQ_PUB, "snapshots", true);
@@ -1067,6 +1178,10 @@ int main(int argc, char **argv)
         r.ops = p->next;
         pending_free(p);
     }
+    for (size_t i = 0; i < r.svc.county->nstations; i++)
+        kh_scorecard_free(&r.cache[i].card);
+    free(r.cache);
+    free(r.rank.text);
     kh_store_close(&r.store);
     kh_service_fini(&r.svc);
     return rc;
