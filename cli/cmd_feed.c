@@ -30,6 +30,8 @@
  * With --json that report is one JSON object, the last line on stderr;
  * --stats-out FILE writes the object to FILE instead (and implies
  * --stats). Lines answered here without a round trip are not in it.
+ * Either option first waits (up to --timeout) until every connection has
+ * answered a ping, so that the CURVE handshakes are not timed.
  */
 #include <jansson.h>
 #include <limits.h>
@@ -226,6 +228,7 @@ typedef struct socket {
     void *s;
     int role;
     char who[KH_IDENTITY_MAX + 8];
+    size_t inflight; /* its events sent and not yet answered */
 } socket_t;
 
 /* Connects a DEALER to the ingest of a role as an identity. KH_ENOTFOUND
@@ -281,6 +284,52 @@ static void raise_socket_limit(void *ctx)
         half = 1000000;
     if (half > 1023)
         zmq_ctx_set(ctx, ZMQ_MAX_SOCKETS, (int)half);
+}
+
+/* Measuring (--stats, --rate): lets every connection finish its CURVE
+ * handshake and the ingest's ZAP check before the clock starts, by one
+ * ping per socket (tag 0, which the feed's loop ignores) and its answer.
+ * Setting up a connection is not the pipeline's latency, and a province's
+ * thousands of station connections take a while. Stops waiting after
+ * timeout_s; whatever is not connected then is left to the resends. */
+static void warm_up(socket_t *socks, size_t n, int timeout_s)
+{
+    zmq_pollitem_t *items = calloc(n ? n : 1, sizeof *items);
+    size_t *which = calloc(n ? n : 1, sizeof *which);
+    bool *ready = calloc(n ? n : 1, sizeof *ready);
+    uint8_t *buf = NULL;
+    size_t len, left = n;
+    if (!items || !which || !ready ||
+        kh_codec_submit_encode(0, "", 0, true, &buf, &len) != KH_OK)
+        left = 0;
+    for (size_t r = 0; r < n && left; r++)
+        zmq_send(socks[r].s, buf, len, ZMQ_DONTWAIT);
+    free(buf);
+    int64_t deadline = now_ms() + (int64_t)timeout_s * 1000;
+    while (left && now_ms() < deadline) {
+        size_t m = 0;
+        for (size_t r = 0; r < n; r++)
+            if (!ready[r]) {
+                which[m] = r;
+                items[m++] = (zmq_pollitem_t){socks[r].s, 0, ZMQ_POLLIN, 0};
+            }
+        if (zmq_poll(items, (int)m, 100) < 0)
+            break;
+        for (size_t k = 0; k < m; k++) {
+            if (!(items[k].revents & ZMQ_POLLIN))
+                continue;
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            while (zmq_msg_recv(&msg, socks[which[k]].s, ZMQ_DONTWAIT) >= 0)
+                ;
+            zmq_msg_close(&msg);
+            ready[which[k]] = true;
+            left--;
+        }
+    }
+    free(items);
+    free(which);
+    free(ready);
 }
 
 /* The role an identity (--as) sends as; -1 when unknown, -2 for admin. */
@@ -413,17 +462,25 @@ int kh_cmd_feed(const kh_args_t *a)
     if (rc != KH_EXIT_OK)
         return rc;
 
+    if (stats || rate)
+        warm_up(socks, nsocks, timeout_s);
     size_t next = 0, inflight = 0;
     int64_t last_progress = now_ms(), last_scan = last_progress;
     /* --rate: the k-th event sent is due at t0 + k/rate; an event due at or
      * before blocked_ns was held back by the full window. */
     int64_t t0 = now_ns(), blocked_ns = INT64_MIN;
     uint64_t nsched = 0;
+    /* Only the sockets with events in flight are polled: a province has
+     * thousands of station sockets, and polling each on every wake-up
+     * would cost more than the events themselves. which[k] is the socket
+     * of items[k]. */
     zmq_pollitem_t *items = calloc(nsocks ? nsocks : 1, sizeof *items);
-    if (!items)
+    size_t *which = calloc(nsocks ? nsocks : 1, sizeof *which);
+    if (!items || !which) {
         rc = kh_fail("out of memory");
-    for (size_t k = 0; k < nsocks && items; k++)
-        items[k] = (zmq_pollitem_t){socks[k].s, 0, ZMQ_POLLIN, 0};
+        free(items);
+        items = NULL;
+    }
     while (left > 0 && items) {
         int64_t now = now_ms();
         int64_t wait_ns = 100 * NS_PER_MS; /* until the next paced send */
@@ -449,6 +506,7 @@ int kh_cmd_feed(const kh_args_t *a)
                     free(buf);
                 }
                 l->sent = true;
+                socks[l->sock].inflight++;
                 l->start_ns = due_ns <= blocked_ns ? due_ns : sent_ns;
                 l->retry_ms = FIRST_RETRY_MS;
                 l->due_ms = now + l->retry_ms;
@@ -467,16 +525,23 @@ int kh_cmd_feed(const kh_args_t *a)
             if (timeout_ms > 100)
                 timeout_ms = 100;
         }
-        int npoll = zmq_poll(items, (int)nsocks, timeout_ms);
+        size_t nitems = 0;
+        for (size_t r = 0; r < nsocks; r++)
+            if (socks[r].inflight) {
+                which[nitems] = r;
+                items[nitems++] = (zmq_pollitem_t){socks[r].s, 0, ZMQ_POLLIN, 0};
+            }
+        int npoll = zmq_poll(items, (int)nitems, timeout_ms);
         if (npoll < 0)
             break;
         if (npoll == 0 && timeout_ms == 0) {
             struct timespec nap = {0, wait_ns < 50000 ? (long)wait_ns : 50000L};
             nanosleep(&nap, NULL);
         }
-        for (size_t r = 0; r < nsocks; r++) {
-            if (!(items[r].revents & ZMQ_POLLIN))
+        for (size_t k = 0; k < nitems; k++) {
+            if (!(items[k].revents & ZMQ_POLLIN))
                 continue;
+            size_t r = which[k];
             for (;;) {
                 zmq_msg_t m;
                 zmq_msg_init(&m);
@@ -502,6 +567,7 @@ int kh_cmd_feed(const kh_args_t *a)
                             l->status = o.status;
                             snprintf(l->reason, sizeof l->reason, "%s", o.reason);
                             inflight--;
+                            socks[l->sock].inflight--;
                             left--;
                         }
                     }
@@ -539,6 +605,7 @@ int kh_cmd_feed(const kh_args_t *a)
         }
     }
     free(items);
+    free(which);
     for (size_t r = 0; r < nsocks; r++)
         zmq_close(socks[r].s);
     free(socks);

@@ -1,14 +1,14 @@
 /*
  * cmd_up.c - kaohe up, down and status.
  *
- * up: prepares DIR (0700), installs the county configuration as
- * DIR/county.json (validated first: a bad file is refused naming the
- * field), and starts the services that are not already running, in order
- * (scorer, ranker, then one ingest per role), each as a detached
- * background process whose stderr goes to DIR/log/NAME.log. It returns
- * once every service answers a ping; a service that exits during start-up
- * has its last log line printed. On an existing DIR the services resume
- * from the store.
+ * up: prepares DIR as kaohe init does (kh_init_datadir in cmd_init.c: DIR
+ * 0700, the county configuration validated and installed as
+ * DIR/county.json, the keys, the store), and starts the services that are
+ * not already running, in order (scorer, ranker, then one ingest per
+ * role), each as a detached background process whose stderr goes to
+ * DIR/log/NAME.log. It returns once every service answers a ping; a
+ * service that exits during start-up has its last log line printed. On an
+ * existing DIR the services resume from the store.
  *
  * down: SIGTERM to each service (ingests first, scorer last), waits for it
  * to exit, SIGKILL after a deadline.
@@ -27,9 +27,7 @@
 #include <unistd.h>
 
 #include "kaohe.h"
-#include "kh_county.h"
 #include "kh_error.h"
-#include "kh_keys.h"
 #include "kh_proc.h"
 #include "kh_render.h"
 
@@ -163,49 +161,6 @@ static void last_log_line(const char *dir, const char *name, char *buf, size_t c
     fclose(f);
 }
 
-static int copy_file(const char *from, const char *to)
-{
-    FILE *in = fopen(from, "rb");
-    if (!in)
-        return KH_EIO;
-    char tmp[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.tmp", to);
-    FILE *out = fopen(tmp, "wb");
-    if (!out) {
-        fclose(in);
-        return KH_EIO;
-    }
-    char buf[8192];
-    size_t n;
-    int rc = KH_OK;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            rc = KH_EIO;
-    fclose(in);
-    if (fclose(out) != 0 || rc || rename(tmp, to) != 0)
-        return KH_EIO;
-    return KH_OK;
-}
-
-/* True when two files have the same bytes. */
-static bool same_file(const char *a, const char *b)
-{
-    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-    bool same = fa && fb;
-    while (same) {
-        int x = fgetc(fa), y = fgetc(fb);
-        if (x != y)
-            same = false;
-        if (x == EOF || y == EOF)
-            break;
-    }
-    if (fa)
-        fclose(fa);
-    if (fb)
-        fclose(fb);
-    return same;
-}
-
 int kh_cmd_up(const kh_args_t *a)
 {
     if (!kh_need_dir(a))
@@ -215,42 +170,12 @@ int kh_cmd_up(const kh_args_t *a)
     const char *county = kh_args_get(a, "-c");
     if (!county)
         county = kh_args_get(a, "--county");
-    char dir[PATH_MAX], cfg[PATH_MAX], err[512];
-    if (kh_datadir_prepare(a->dir) || kh_abspath(dir, sizeof dir, a->dir))
-        return kh_fail("cannot create data directory %s: %s", a->dir, strerror(errno));
-    kh_path(cfg, sizeof cfg, dir, NULL, "county", "json");
-    if (county) {
-        kh_county_t *c = NULL;
-        if (kh_county_load(&c, county, err, sizeof err))
-            return kh_fail("%s: %s", county, err);
-        kh_county_free(&c);
-        /* Running services keep the configuration they started with:
-         * swapping it under them would split the CLI from the services. */
-        bool running = false;
-        for (size_t i = 0; i < kh_nservices; i++)
-            running = running || kh_pidfile_alive(dir, kh_services[i]) != 0;
-        if (running && !same_file(county, cfg))
-            return kh_fail("kaohe is running in %s with another county.json: "
-                           "kaohe down first, then kaohe up -c %s",
-                           dir, county);
-        if (copy_file(county, cfg))
-            return kh_fail("cannot install %s as %s", county, cfg);
-    } else if (access(cfg, R_OK) != 0) {
-        return kh_usage_error("a new data directory needs -c county.json");
-    }
-    /* Keys: the server's pair and one per identity, made on first start
-     * (and for stations added to the county since). */
-    kh_county_t *cur = NULL;
-    int created = 0;
-    if (kh_county_load(&cur, cfg, err, sizeof err))
-        return kh_fail("%s: %s", cfg, err);
-    int krc = kh_keys_init(dir, cur, &created);
-    kh_county_free(&cur);
-    if (krc)
-        return kh_fail("cannot create keys in %s/keys: %s", dir, kh_strerror(krc));
-    char ep[600];
-    if (kh_endpoint(ep, sizeof ep, dir, "ingest-assessor"))
-        return kh_fail("data directory path too long for ipc endpoints: %s", dir);
+    /* The same preparation as kaohe init: the county, keys, the store. */
+    char dir[PATH_MAX];
+    kh_init_result_t prep;
+    int prc = kh_init_datadir(a->dir, county, dir, sizeof dir, &prep);
+    if (prc)
+        return prc;
 
     const char *rules = kh_args_get(a, "--rules");
     const char *level = kh_args_get(a, "--log-level");

@@ -58,6 +58,24 @@ int kh_client_call(const char *dir, const char *endpoint, const uint8_t *req, si
 int kh_client_query(const char *dir, const kh_query_t *q, int timeout_ms,
                     kh_reply_t *rep);
 
+/* What kh_init_datadir did. */
+typedef struct kh_init_result {
+    char county[256];      /* the county's name (cut to fit) */
+    size_t nstations;      /* stations it configures */
+    bool county_installed; /* DIR/county.json was (re)written */
+    int keys_created;      /* key pairs made now */
+    bool store_created;    /* DIR/store was made now */
+} kh_init_result_t;
+
+/* Prepares the data directory dir_arg for the services (kaohe init, and
+ * kaohe up before it starts them; see cli/cmd_init.c): DIR and its
+ * subdirectories, DIR/county.json from county (validated; NULL keeps the
+ * installed one), the missing keys, the store. Puts the absolute path in
+ * dir. Returns KH_EXIT_OK, or the exit status after printing why. */
+int kh_init_datadir(const char *dir_arg, const char *county, char *dir, size_t cap,
+                    kh_init_result_t *res);
+
+int kh_cmd_init(const kh_args_t *a);
 int kh_cmd_up(const kh_args_t *a);
 int kh_cmd_down(const kh_args_t *a);
 int kh_cmd_status(const kh_args_t *a);
@@ -66,6 +84,7 @@ int kh_cmd_query(const kh_args_t *a); /* rank station explain urban close */
 int kh_cmd_simulate(const kh_args_t *a);
 int kh_cmd_snapshot(const kh_args_t *a); /* publish list show diff verify export */
 int kh_cmd_subscribe(const kh_args_t *a);
+int kh_cmd_watch(const kh_args_t *a); /* the live ranking in a terminal */
 int kh_cmd_keys(const kh_args_t *a);
 int kh_cmd_rebuild(const kh_args_t *a);
 int kh_cmd_backup(const kh_args_t *a);

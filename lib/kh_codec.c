@@ -410,17 +410,55 @@ int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len, bool ping
     return pack(&m.base, buf, blen);
 }
 
+int kh_codec_submit_batch_encode(const uint64_t *tags, const char *const *lines,
+                                 const size_t *lens, size_t n, uint8_t **buf,
+                                 size_t *blen)
+{
+    Kaohe__Submit m;
+    kaohe__submit__init(&m);
+    Kaohe__Line *v = malloc((n ? n : 1) * sizeof *v);
+    Kaohe__Line **p = malloc((n ? n : 1) * sizeof *p);
+    int rc = KH_ENOMEM;
+    if (v && p) {
+        for (size_t i = 0; i < n; i++) {
+            kaohe__line__init(&v[i]);
+            v[i].tag = tags[i];
+            v[i].line.data = (uint8_t *)lines[i];
+            v[i].line.len = lens[i];
+            p[i] = &v[i];
+        }
+        m.n_lines = n;
+        m.lines = p;
+        rc = pack(&m.base, buf, blen);
+    }
+    free(v);
+    free(p);
+    return rc;
+}
+
 int kh_codec_submit_decode(const uint8_t *buf, size_t len, kh_submit_t *out)
 {
     Kaohe__Submit *m = kaohe__submit__unpack(NULL, len, buf);
     if (!m)
         return KH_EPROTO;
+    memset(out, 0, sizeof *out);
     out->tag = m->tag;
     out->ping = m->ping;
     out->line = m->line.data;
     out->len = m->line.len;
+    out->nbatch = m->n_lines;
     out->raw_ = m;
     return KH_OK;
+}
+
+void kh_codec_submit_item(const kh_submit_t *s, size_t i, uint64_t *tag,
+                          const uint8_t **line, size_t *len)
+{
+    const Kaohe__Submit *m = s->raw_;
+    const Kaohe__Line *l = m->lines[i];
+    *tag = l->tag;
+    *line = l->line.data;
+    *len = l->line.len;
 }
 
 void kh_codec_submit_free(kh_submit_t *s)
@@ -480,6 +518,51 @@ int kh_codec_outcome_encode(const kh_ack_t *o, uint8_t **buf, size_t *len)
     return pack(&m.base, buf, len);
 }
 
+int kh_codec_outcomes_encode(const kh_ack_t *v, size_t n, uint8_t **buf, size_t *len)
+{
+    if (n == 1)
+        return kh_codec_outcome_encode(v, buf, len);
+    Kaohe__Outcome m;
+    kaohe__outcome__init(&m);
+    Kaohe__Outcome *o = malloc((n ? n : 1) * sizeof *o);
+    Kaohe__Outcome **p = malloc((n ? n : 1) * sizeof *p);
+    int rc = KH_ENOMEM;
+    if (o && p) {
+        for (size_t i = 0; i < n; i++) {
+            outcome_to_pb(&o[i], &v[i]);
+            p[i] = &o[i];
+        }
+        m.n_batch = n;
+        m.batch = p;
+        rc = pack(&m.base, buf, len);
+    }
+    free(o);
+    free(p);
+    return rc;
+}
+
+int kh_codec_outcomes_decode(const uint8_t *buf, size_t len, kh_ack_t **v, size_t *n)
+{
+    *v = NULL;
+    *n = 0;
+    Kaohe__Outcome *m = kaohe__outcome__unpack(NULL, len, buf);
+    if (!m)
+        return KH_EPROTO;
+    size_t k = m->n_batch ? m->n_batch : 1;
+    kh_ack_t *out = calloc(k, sizeof *out);
+    int rc = out ? KH_OK : KH_ENOMEM;
+    for (size_t i = 0; rc == KH_OK && i < k; i++)
+        rc = outcome_from_pb(m->n_batch ? m->batch[i] : m, &out[i]);
+    kaohe__outcome__free_unpacked(m, NULL);
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *v = out;
+    *n = k;
+    return KH_OK;
+}
+
 int kh_codec_outcome_decode(const uint8_t *buf, size_t len, kh_ack_t *o)
 {
     Kaohe__Outcome *m = kaohe__outcome__unpack(NULL, len, buf);
@@ -494,9 +577,30 @@ int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf, size_t *len)
 {
     Kaohe__ScorerRequest m;
     Kaohe__SnapshotPut snap;
+    Kaohe__EventBatch batch;
     kaohe__scorer_request__init(&m);
     m.tag = r->tag;
     switch (r->kind) {
+    case KH_SREQ_EVENTS: {
+        kaohe__event_batch__init(&batch);
+        size_t n = r->nevents;
+        ProtobufCBinaryData *evs = malloc((n ? n : 1) * sizeof *evs);
+        if (!evs)
+            return KH_ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            evs[i].data = (uint8_t *)r->evs[i];
+            evs[i].len = r->ev_lens[i];
+        }
+        batch.n_tags = n;
+        batch.tags = (uint64_t *)r->ev_tags;
+        batch.n_events = n;
+        batch.events = evs;
+        m.body_case = KAOHE__SCORER_REQUEST__BODY_EVENTS;
+        m.events = &batch;
+        int rc = pack(&m.base, buf, len);
+        free(evs);
+        return rc;
+    }
     case KH_SREQ_EVENT:
         m.body_case = KAOHE__SCORER_REQUEST__BODY_EVENT;
         m.event.data = (uint8_t *)r->event;
@@ -547,6 +651,14 @@ int kh_codec_sreq_decode(const uint8_t *buf, size_t len, kh_scorer_req_t *r)
     case KAOHE__SCORER_REQUEST__BODY_PING:
         r->kind = KH_SREQ_PING;
         return KH_OK;
+    case KAOHE__SCORER_REQUEST__BODY_EVENTS:
+        if (m->events->n_tags != m->events->n_events) {
+            kh_codec_sreq_free(r);
+            return KH_EPROTO;
+        }
+        r->kind = KH_SREQ_EVENTS;
+        r->nevents = m->events->n_events;
+        return KH_OK;
     case KAOHE__SCORER_REQUEST__BODY_SNAPSHOT:
         r->kind = KH_SREQ_SNAPSHOT;
         r->snap_month = m->snapshot->month;
@@ -559,6 +671,15 @@ int kh_codec_sreq_decode(const uint8_t *buf, size_t len, kh_scorer_req_t *r)
         kh_codec_sreq_free(r);
         return KH_EPROTO;
     }
+}
+
+void kh_codec_sreq_item(const kh_scorer_req_t *r, size_t i, uint64_t *tag,
+                        const uint8_t **ev, size_t *len)
+{
+    const Kaohe__ScorerRequest *m = r->raw_;
+    *tag = m->events->tags[i];
+    *ev = m->events->events[i].data;
+    *len = m->events->events[i].len;
 }
 
 void kh_codec_sreq_free(kh_scorer_req_t *r)
@@ -576,11 +697,31 @@ int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf, size_t *le
     kaohe__scorer_reply__init(&m);
     outcome_to_pb(&o, &r->outcome);
     m.tag = r->tag;
-    m.outcome = &o;
+    m.outcome = r->noutcomes ? NULL : &o; /* a batch's are in outcomes */
     m.last_seq = r->last_seq;
     m.closed_through = r->closed_through;
     m.pubno = r->pubno;
-    return pack(&m.base, buf, len);
+    Kaohe__Outcome *ov = NULL;
+    Kaohe__Outcome **p = NULL;
+    if (r->noutcomes) {
+        ov = malloc(r->noutcomes * sizeof *ov);
+        p = malloc(r->noutcomes * sizeof *p);
+        if (!ov || !p) {
+            free(ov);
+            free(p);
+            return KH_ENOMEM;
+        }
+        for (size_t i = 0; i < r->noutcomes; i++) {
+            outcome_to_pb(&ov[i], &r->outcomes[i]);
+            p[i] = &ov[i];
+        }
+        m.n_outcomes = r->noutcomes;
+        m.outcomes = p;
+    }
+    int rc = pack(&m.base, buf, len);
+    free(ov);
+    free(p);
+    return rc;
 }
 
 int kh_codec_sreply_decode(const uint8_t *buf, size_t len, kh_scorer_reply_t *r)
@@ -593,9 +734,25 @@ int kh_codec_sreply_decode(const uint8_t *buf, size_t len, kh_scorer_reply_t *r)
     r->last_seq = m->last_seq;
     r->closed_through = m->closed_through;
     r->pubno = m->pubno;
-    int rc = outcome_from_pb(m->outcome, &r->outcome);
+    int rc = m->n_outcomes ? KH_OK : outcome_from_pb(m->outcome, &r->outcome);
+    if (rc == KH_OK && m->n_outcomes) {
+        r->outcomes = calloc(m->n_outcomes, sizeof *r->outcomes);
+        rc = r->outcomes ? KH_OK : KH_ENOMEM;
+        for (size_t i = 0; rc == KH_OK && i < m->n_outcomes; i++)
+            rc = outcome_from_pb(m->outcomes[i], &r->outcomes[i]);
+        r->noutcomes = m->n_outcomes;
+    }
     kaohe__scorer_reply__free_unpacked(m, NULL);
+    if (rc)
+        kh_codec_sreply_free(r);
     return rc;
+}
+
+void kh_codec_sreply_free(kh_scorer_reply_t *r)
+{
+    free(r->outcomes);
+    r->outcomes = NULL;
+    r->noutcomes = 0;
 }
 
 int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf, size_t *len)

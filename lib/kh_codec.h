@@ -27,11 +27,19 @@ typedef struct kh_submit {
     bool ping;
     const uint8_t *line; /* borrowed from the decoded message */
     size_t len;
-    void *raw_; /* the decoded message, freed by kh_codec_submit_free */
+    size_t nbatch; /* > 0: a batch of lines (kh_codec_submit_item) */
+    void *raw_;    /* the decoded message, freed by kh_codec_submit_free */
 } kh_submit_t;
 
 int kh_codec_submit_encode(uint64_t tag, const char *line, size_t len, bool ping,
                            uint8_t **buf, size_t *blen);
+/* A batch of n lines in one Submit, each answered by its own tag. */
+int kh_codec_submit_batch_encode(const uint64_t *tags, const char *const *lines,
+                                 const size_t *lens, size_t n, uint8_t **buf,
+                                 size_t *blen);
+/* The i-th line of a batch (i < nbatch), borrowed from the message. */
+void kh_codec_submit_item(const kh_submit_t *s, size_t i, uint64_t *tag,
+                          const uint8_t **line, size_t *len);
 int kh_codec_submit_decode(const uint8_t *buf, size_t len, kh_submit_t *out);
 void kh_codec_submit_free(kh_submit_t *s);
 
@@ -55,11 +63,16 @@ typedef struct kh_ack {
 
 int kh_codec_outcome_encode(const kh_ack_t *o, uint8_t **buf, size_t *len);
 int kh_codec_outcome_decode(const uint8_t *buf, size_t len, kh_ack_t *o);
+/* Several outcomes in one message (one: the plain form above). */
+int kh_codec_outcomes_encode(const kh_ack_t *v, size_t n, uint8_t **buf, size_t *len);
+/* Either form: *v (malloc'd) holds *n >= 1 outcomes. */
+int kh_codec_outcomes_decode(const uint8_t *buf, size_t len, kh_ack_t **v, size_t *n);
 
 typedef enum {
     KH_SREQ_EVENT = 1,
     KH_SREQ_CLOSE = 2,
     KH_SREQ_PING = 3,
+    KH_SREQ_EVENTS = 5, /* a batch of events */
     KH_SREQ_SNAPSHOT = 4
 } kh_sreq_kind_t;
 
@@ -74,10 +87,19 @@ typedef struct kh_scorer_req {
     uint64_t snap_expect_last;
     const uint8_t *snap_doc; /* borrowed */
     size_t snap_len;
+    /* KH_SREQ_EVENTS: to encode, the arrays; decoded, nevents and
+     * kh_codec_sreq_item */
+    size_t nevents;
+    const uint64_t *ev_tags;
+    const uint8_t *const *evs;
+    const size_t *ev_lens;
     void *raw_;
 } kh_scorer_req_t;
 
 int kh_codec_sreq_encode(const kh_scorer_req_t *r, uint8_t **buf, size_t *len);
+/* The i-th event of a decoded KH_SREQ_EVENTS (i < nevents), borrowed. */
+void kh_codec_sreq_item(const kh_scorer_req_t *r, size_t i, uint64_t *tag,
+                        const uint8_t **ev, size_t *len);
 int kh_codec_sreq_decode(const uint8_t *buf, size_t len, kh_scorer_req_t *r);
 void kh_codec_sreq_free(kh_scorer_req_t *r);
 
@@ -87,10 +109,14 @@ typedef struct kh_scorer_reply {
     uint64_t last_seq;
     kh_day_t closed_through;
     uint64_t pubno;
+    kh_ack_t *outcomes; /* an EventBatch's, in order (decoded: malloc'd) */
+    size_t noutcomes;
 } kh_scorer_reply_t;
 
 int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf, size_t *len);
+/* Free with kh_codec_sreply_free. */
 int kh_codec_sreply_decode(const uint8_t *buf, size_t len, kh_scorer_reply_t *r);
+void kh_codec_sreply_free(kh_scorer_reply_t *r);
 
 typedef struct kh_committed {
     uint64_t seq;

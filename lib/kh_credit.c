@@ -84,7 +84,8 @@ void kh_credit_free(kh_credit_t **self_p)
     *self_p = NULL;
 }
 
-bool kh_credit_take(kh_credit_t *c, const char *key, uint64_t bytes, int64_t now_us)
+bool kh_credit_take(kh_credit_t *c, const char *key, uint32_t events, uint64_t bytes,
+                    int64_t now_us)
 {
     slot_t *s = find(c, key);
     if (!s->key) {
@@ -106,30 +107,33 @@ bool kh_credit_take(kh_credit_t *c, const char *key, uint64_t bytes, int64_t now
         s->bytes = 0;
         c->resets++;
     }
-    if (s->events + 1 > c->lim.key_events || s->bytes + bytes > c->lim.key_bytes ||
-        c->bytes + bytes > c->lim.all_bytes) {
+    if ((uint64_t)s->events + events > c->lim.key_events ||
+        s->bytes + bytes > c->lim.key_bytes || c->bytes + bytes > c->lim.all_bytes) {
         c->refused++;
         return false;
     }
     if (s->events == 0)
         s->moved_us = now_us;
-    s->events++;
+    s->events += events;
     s->bytes += bytes;
-    c->events++;
+    c->events += events;
     c->bytes += bytes;
     return true;
 }
 
-void kh_credit_give(kh_credit_t *c, const char *key, uint64_t bytes, int64_t now_us)
+void kh_credit_give(kh_credit_t *c, const char *key, uint32_t events, uint64_t bytes,
+                    int64_t now_us)
 {
     slot_t *s = find(c, key);
     if (!s->key || s->events == 0)
         return;
     if (bytes > s->bytes)
         bytes = s->bytes;
-    s->events--;
+    if (events > s->events)
+        events = s->events;
+    s->events -= events;
     s->bytes -= bytes;
-    c->events--;
+    c->events -= events;
     c->bytes -= bytes;
     s->moved_us = now_us;
 }

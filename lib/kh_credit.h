@@ -37,13 +37,15 @@ typedef struct kh_credit_limits {
 kh_credit_t *kh_credit_new(const kh_credit_limits_t *limits);
 void kh_credit_free(kh_credit_t **self_p);
 
-/* Takes credit for one event of `bytes` from `key` at time now_us: true
- * when granted (give it back with kh_credit_give), false when a limit is
- * reached or memory ran out. */
-bool kh_credit_take(kh_credit_t *c, const char *key, uint64_t bytes, int64_t now_us);
+/* Takes credit for `events` events of `bytes` in all from `key` at time
+ * now_us: true when granted (give it back with kh_credit_give), false when
+ * a limit is reached or memory ran out. */
+bool kh_credit_take(kh_credit_t *c, const char *key, uint32_t events, uint64_t bytes,
+                    int64_t now_us);
 /* Gives back what kh_credit_take granted (an unknown key, or more than is
  * in flight after a reset, is ignored). */
-void kh_credit_give(kh_credit_t *c, const char *key, uint64_t bytes, int64_t now_us);
+void kh_credit_give(kh_credit_t *c, const char *key, uint32_t events, uint64_t bytes,
+                    int64_t now_us);
 
 typedef struct kh_credit_stats {
     uint64_t events;  /* in flight, every key */

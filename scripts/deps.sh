@@ -7,7 +7,9 @@ KH_PACKAGES=(
     libzmq3-dev liblmdb-dev lmdb-utils libprotobuf-c-dev protobuf-c-compiler
     libuv1-dev libjansson-dev libsodium-dev libcmocka-dev
     tzdata jq
+    tmux
     libxlsxwriter-dev chromium unzip fonts-wqy-microhei
+    dpkg-dev systemd groff-base man-db gzip
 )
 missing=()
 for p in "${KH_PACKAGES[@]}"; do

@@ -86,7 +86,7 @@ if(CLANG_FORMAT)
   file(GLOB_RECURSE KH_C_FILES
     ${CMAKE_SOURCE_DIR}/lib/*.[ch] ${CMAKE_SOURCE_DIR}/cli/*.[ch]
     ${CMAKE_SOURCE_DIR}/services/*.c ${CMAKE_SOURCE_DIR}/tests/unit/*.c
-    ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c
+    ${CMAKE_SOURCE_DIR}/tests/fuzz/*.c ${CMAKE_SOURCE_DIR}/bench/*.[ch]
     ${CMAKE_SOURCE_DIR}/tests/tools/*.c)
   add_test(NAME style_clang_format
     COMMAND ${CLANG_FORMAT} --dry-run -Werror ${KH_C_FILES})

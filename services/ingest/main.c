@@ -62,19 +62,32 @@ static const kh_credit_limits_t credit_limits = {
     .stale_us = 30 * 1000000LL,
 };
 
-/* The second envelope frame of a forwarded event: the credit it took,
- * "KEY\0" followed by its byte count (u32 BE), echoed back by the scorer. */
-static size_t credit_frame(uint8_t *f, size_t cap, const char *key, uint32_t bytes)
+static void put_u32(uint8_t *b, uint32_t v)
+{
+    b[0] = (uint8_t)(v >> 24);
+    b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8);
+    b[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* The second envelope frame of a forwarded request: the credit it took,
+ * "KEY\0", its event count and its byte count (u32 BE each), echoed back
+ * by the scorer. */
+static size_t credit_frame(uint8_t *f, size_t cap, const char *key, uint32_t events,
+                           uint32_t bytes)
 {
     size_t n = strlen(key);
-    if (n + 5 > cap)
+    if (n + 9 > cap)
         return 0;
     memcpy(f, key, n + 1);
-    f[n + 1] = (uint8_t)(bytes >> 24);
-    f[n + 2] = (uint8_t)(bytes >> 16);
-    f[n + 3] = (uint8_t)(bytes >> 8);
-    f[n + 4] = (uint8_t)bytes;
-    return n + 5;
+    put_u32(f + n + 1, events);
+    put_u32(f + n + 5, bytes);
+    return n + 9;
 }
 
 /* Logs a refusal that a flood repeats at most once a second, with how
@@ -124,7 +137,34 @@ static void answer(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *o)
     free(buf);
 }
 
-static void reject(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id, int err)
+/* Parses and checks one line as sent by m's key: KH_OK with *ev filled,
+ * or the rejection reason (ev still holds what could be read, e.g. id). */
+static int validate(ingest_t *g, const kh_zmsg_t *m, const uint8_t *line, size_t len,
+                    kh_event_t *ev)
+{
+    int rc = kh_event_parse_json((const char *)line, len, ev);
+    /* This endpoint serves one role: an event of another role's type, or
+     * naming another role as its source, is forbidden (which comes before
+     * every later reason, SPEC section 5). An unknown source string the
+     * parser has replaced by the type's own source and marked
+     * out_of_range. */
+    if (rc == KH_OK && (kh_evtype_source(ev->type) != g->role ||
+                        (ev->source != g->role && ev->deferred_range_err == KH_OK)))
+        rc = KH_EFORBIDDEN;
+    if (rc == KH_OK) {
+        /* The sender is who its key says (the ZAP handler's User-Id), not
+         * what the event claims: a station's key speaks for that station
+         * only, dispatch sends calls only, and so on (SPEC section 5). */
+        const char *who = kh_zmsg_user(m, 1);
+        rc = who ? kh_event_check(ev, g->svc.county, g->svc.catalog, who, kh_time_now())
+                 : KH_EFORBIDDEN;
+    }
+    return rc;
+}
+
+/* The outcome of a rejected line, logged and announced. */
+static kh_ack_t rejection(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id,
+                          int err)
 {
     kh_ack_t o = {.tag = tag, .status = KH_STATUS_REJECTED};
     snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(err));
@@ -132,11 +172,90 @@ static void reject(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id
     const char *who = kh_zmsg_user(m, m->n - 1);
     kh_log(KH_LOG_INFO, "rejected", "reason", o.reason, "id", o.id, "source", g->svc.role,
            "key", who ? who : "-", (char *)NULL);
-    answer(g, m, &o);
     announce(g, o.id, o.reason, who);
+    return o;
 }
 
-/* Validates one submitted line; forwards it or answers the rejection. */
+/* Answers several outcomes to m's sender in one message. */
+static void answer_many(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *v, size_t n)
+{
+    uint8_t *buf;
+    size_t len;
+    if (n == 0 || kh_codec_outcomes_encode(v, n, &buf, &len) != KH_OK)
+        return;
+    kh_zmsg_reply(g->front, m, buf, len);
+    free(buf);
+}
+
+/*
+ * Forwards n validated, encoded events (one request: a single event, or an
+ * EventBatch) to the scorer under m's sender's credit, or answers them all
+ * failed: busy when the key has its allowance in flight (it waits, others
+ * don't), scorer_unreachable when the scorer is down or its queue full
+ * (not decided; the source resends later, kaohe feed after a back-off).
+ */
+static void forward(ingest_t *g, const kh_zmsg_t *m, const uint64_t *tags,
+                    const uint8_t *const *pbs, const size_t *lens,
+                    char (*ids)[KH_ID_MAX + 1], size_t n)
+{
+    kh_scorer_req_t r = {.tag = tags[0], .kind = KH_SREQ_EVENT};
+    if (n == 1) {
+        r.event = pbs[0];
+        r.event_len = lens[0];
+    } else {
+        r.kind = KH_SREQ_EVENTS;
+        r.nevents = n;
+        r.ev_tags = tags;
+        r.evs = pbs;
+        r.ev_lens = lens;
+    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = kh_codec_sreq_encode(&r, &buf, &len);
+    if (rc) {
+        kh_log(KH_LOG_ERROR, "cannot encode events", "cause", kh_strerror(rc),
+               (char *)NULL);
+        return;
+    }
+    const char *key = kh_zmsg_user(m, 1);
+    const char *reason = NULL;
+    if (!kh_credit_take(g->credit, key, (uint32_t)n, len, kh_time_now())) {
+        log_throttled(g, "source over its in-flight allowance, answered busy",
+                      &g->busy_unlogged);
+        reason = "busy";
+    } else {
+        /* Envelope: the source's identity and the credit taken; the scorer
+         * echoes both back. */
+        uint8_t cf[300];
+        const void *data[3] = {kh_zmsg_data(m, 0), cf, buf};
+        size_t flen[3] = {kh_zmsg_size(m, 0),
+                          credit_frame(cf, sizeof cf, key, (uint32_t)n, (uint32_t)len),
+                          len};
+        if (kh_zsend_parts(g->back, data, flen, 3) != KH_OK) {
+            kh_credit_give(g->credit, key, (uint32_t)n, len, kh_time_now());
+            log_throttled(g, "scorer unreachable, events not forwarded",
+                          &g->unreachable_unlogged);
+            reason = "scorer_unreachable";
+        }
+    }
+    free(buf);
+    if (!reason)
+        return;
+    kh_ack_t *o = calloc(n, sizeof *o);
+    if (!o)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        o[i].tag = tags[i];
+        o[i].status = KH_STATUS_FAILED;
+        snprintf(o[i].reason, sizeof o[i].reason, "%s", reason);
+        snprintf(o[i].id, sizeof o[i].id, "%s", ids[i]);
+    }
+    answer_many(g, m, o, n);
+    free(o);
+}
+
+/* Validates the lines of a Submit (one, or a batch); answers the
+ * rejections at once, in one message, and forwards the rest together. */
 static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
 {
     if (s->ping) {
@@ -144,72 +263,49 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
         answer(g, m, &o);
         return;
     }
-    kh_event_t ev;
-    kh_event_init(&ev);
-    int rc = kh_event_parse_json((const char *)s->line, s->len, &ev);
-    /* This endpoint serves one role: an event of another role's type, or
-     * naming another role as its source, is forbidden (which comes before
-     * every later reason, SPEC section 5). An unknown source string the
-     * parser has replaced by the type's own source and marked
-     * out_of_range. */
-    if (rc == KH_OK && (kh_evtype_source(ev.type) != g->role ||
-                        (ev.source != g->role && ev.deferred_range_err == KH_OK)))
-        rc = KH_EFORBIDDEN;
-    if (rc == KH_OK) {
-        /* The sender is who its key says (the ZAP handler's User-Id), not
-         * what the event claims: a station's key speaks for that station
-         * only, dispatch sends calls only, and so on (SPEC section 5). */
-        const char *who = kh_zmsg_user(m, 1);
-        rc = who ? kh_event_check(&ev, g->svc.county, g->svc.catalog, who, kh_time_now())
-                 : KH_EFORBIDDEN;
+    size_t n = s->nbatch ? s->nbatch : 1, nrej = 0, nfwd = 0;
+    kh_ack_t *rej = calloc(n, sizeof *rej);
+    uint64_t *tags = calloc(n, sizeof *tags);
+    uint8_t **pbs = calloc(n, sizeof *pbs);
+    size_t *lens = calloc(n, sizeof *lens);
+    char(*ids)[KH_ID_MAX + 1] = calloc(n, sizeof *ids);
+    if (!rej || !tags || !pbs || !lens || !ids) {
+        kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
+        goto out;
     }
-    if (rc != KH_OK) {
-        reject(g, m, s->tag, ev.id, rc);
-        kh_event_clear(&ev);
-        return;
-    }
-    uint8_t *pb = NULL, *buf = NULL;
-    size_t pblen, len;
-    kh_scorer_req_t r = {.tag = s->tag, .kind = KH_SREQ_EVENT};
-    if ((rc = kh_codec_event_encode(&ev, &pb, &pblen)) == KH_OK) {
-        r.event = pb;
-        r.event_len = pblen;
-        rc = kh_codec_sreq_encode(&r, &buf, &len);
-    }
-    const char *key = kh_zmsg_user(m, 1);
-    if (rc == KH_OK && !kh_credit_take(g->credit, key, len, kh_time_now())) {
-        /* This key has its allowance in flight: it waits, others don't. */
-        log_throttled(g, "source over its in-flight allowance, answered busy",
-                      &g->busy_unlogged);
-        kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_FAILED};
-        snprintf(o.reason, sizeof o.reason, "busy");
-        snprintf(o.id, sizeof o.id, "%s", ev.id);
-        answer(g, m, &o);
-    } else if (rc == KH_OK) {
-        /* Envelope: the source's identity and the credit taken; the scorer
-         * echoes both back. */
-        uint8_t cf[300];
-        const void *data[3] = {kh_zmsg_data(m, 0), cf, buf};
-        size_t lens[3] = {kh_zmsg_size(m, 0),
-                          credit_frame(cf, sizeof cf, key, (uint32_t)len), len};
-        if (kh_zsend_parts(g->back, data, lens, 3) != KH_OK) {
-            /* Scorer down or its queue full: not decided, say so; the
-             * source resends later (kaohe feed backs off). */
-            kh_credit_give(g->credit, key, len, kh_time_now());
-            log_throttled(g, "scorer unreachable, events not forwarded",
-                          &g->unreachable_unlogged);
-            kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_FAILED};
-            snprintf(o.reason, sizeof o.reason, "scorer_unreachable");
-            snprintf(o.id, sizeof o.id, "%s", ev.id);
-            answer(g, m, &o);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t tag = s->tag;
+        const uint8_t *line = s->line;
+        size_t len = s->len;
+        if (s->nbatch)
+            kh_codec_submit_item(s, i, &tag, &line, &len);
+        kh_event_t ev;
+        kh_event_init(&ev);
+        int rc = validate(g, m, line, len, &ev);
+        if (rc == KH_OK &&
+            (rc = kh_codec_event_encode(&ev, &pbs[nfwd], &lens[nfwd])) != KH_OK)
+            kh_log(KH_LOG_ERROR, "cannot encode event", "id", ev.id, "cause",
+                   kh_strerror(rc), (char *)NULL);
+        if (rc == KH_OK) {
+            tags[nfwd] = tag;
+            snprintf(ids[nfwd], sizeof ids[nfwd], "%s", ev.id);
+            nfwd++;
+        } else if (kh_err_is_rejection(rc)) {
+            rej[nrej++] = rejection(g, m, tag, ev.id, rc);
         }
-    } else {
-        kh_log(KH_LOG_ERROR, "cannot encode event", "id", ev.id, "cause", kh_strerror(rc),
-               (char *)NULL);
+        kh_event_clear(&ev);
     }
-    free(pb);
-    free(buf);
-    kh_event_clear(&ev);
+    answer_many(g, m, rej, nrej);
+    if (nfwd)
+        forward(g, m, tags, (const uint8_t *const *)pbs, lens, ids, nfwd);
+out:
+    for (size_t i = 0; pbs && i < nfwd; i++)
+        free(pbs[i]);
+    free(rej);
+    free(tags);
+    free(pbs);
+    free(lens);
+    free(ids);
 }
 
 static void on_front(void *zsock, void *arg)
@@ -239,7 +335,8 @@ static void on_front(void *zsock, void *arg)
         } else if (kh_codec_submit_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1), &s) !=
                    KH_OK) {
             /* Not even a Submit: answer what we can, with tag 0. */
-            reject(g, &m, 0, NULL, KH_EMALFORMED);
+            kh_ack_t o = rejection(g, &m, 0, NULL, KH_EMALFORMED);
+            answer(g, &m, &o);
         } else {
             handle_submit(g, &m, &s);
             kh_codec_submit_free(&s);
@@ -254,12 +351,11 @@ static void give_back(ingest_t *g, const kh_zmsg_t *m)
 {
     const uint8_t *f = kh_zmsg_data(m, 1);
     size_t n = kh_zmsg_size(m, 1);
-    const uint8_t *nul = n >= 5 ? memchr(f, '\0', n - 4) : NULL;
-    if (!nul || (size_t)(nul - f) + 5 != n)
+    const uint8_t *nul = n >= 9 ? memchr(f, '\0', n - 8) : NULL;
+    if (!nul || (size_t)(nul - f) + 9 != n)
         return;
-    uint32_t bytes =
-        (uint32_t)nul[1] << 24 | (uint32_t)nul[2] << 16 | (uint32_t)nul[3] << 8 | nul[4];
-    kh_credit_give(g->credit, (const char *)f, bytes, kh_time_now());
+    kh_credit_give(g->credit, (const char *)f, get_u32(nul + 1), get_u32(nul + 5),
+                   kh_time_now());
 }
 
 static void on_back(void *zsock, void *arg)
@@ -275,20 +371,24 @@ static void on_back(void *zsock, void *arg)
                 KH_OK) {
             give_back(g, &m);
             rep.outcome.tag = rep.tag;
-            if (rep.outcome.status == KH_STATUS_REJECTED)
-                kh_log(KH_LOG_INFO, "rejected", "reason", rep.outcome.reason, "id",
-                       rep.outcome.id, "source", g->svc.role, (char *)NULL);
-            /* To the source: its identity (frame 0) and the outcome. */
+            kh_ack_t *v = rep.noutcomes ? rep.outcomes : &rep.outcome;
+            size_t nv = rep.noutcomes ? rep.noutcomes : 1;
+            for (size_t k = 0; k < nv; k++)
+                if (v[k].status == KH_STATUS_REJECTED) {
+                    kh_log(KH_LOG_INFO, "rejected", "reason", v[k].reason, "id", v[k].id,
+                           "source", g->svc.role, (char *)NULL);
+                    announce(g, v[k].id, v[k].reason, NULL);
+                }
+            /* To the source: its identity (frame 0) and the outcomes. */
             uint8_t *buf;
             size_t len;
-            if (kh_codec_outcome_encode(&rep.outcome, &buf, &len) == KH_OK) {
+            if (kh_codec_outcomes_encode(v, nv, &buf, &len) == KH_OK) {
                 const void *data[2] = {kh_zmsg_data(&m, 0), buf};
                 size_t lens[2] = {kh_zmsg_size(&m, 0), len};
                 kh_zsend_parts(g->front, data, lens, 2);
                 free(buf);
             }
-            if (rep.outcome.status == KH_STATUS_REJECTED)
-                announce(g, rep.outcome.id, rep.outcome.reason, NULL);
+            kh_codec_sreply_free(&rep);
         } else {
             kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
         }
@@ -326,7 +426,7 @@ int main(int argc, char **argv)
      * memory however fast it sends. A line over 64 KiB is still answered
      * too_large; a message over 256 KiB is not a Submit and drops the
      * connection. */
-    const kh_sock_limits_t front_limits = {.rcvhwm = 256, .max_msg_bytes = 256 * 1024};
+    const kh_sock_limits_t front_limits = {.rcvhwm = 0, .max_msg_bytes = 256 * 1024};
     g.front =
         kh_service_socket_limited(&g.svc, ZMQ_ROUTER, g.svc.name, true, &front_limits);
     g.back = kh_service_socket(&g.svc, ZMQ_DEALER, "scorer", false);

@@ -32,14 +32,20 @@
 #include "kh_store.h"
 #include "kh_zuv.h"
 
-#define BATCH_MAX 4096
+#define BATCH_MAX  4096  /* requests per commit */
+#define EVENTS_MAX 65536 /* events per commit (a request may carry many) */
 
 typedef struct req {
     kh_zmsg_t msg;
     kh_scorer_req_t sreq;
     int decode_err;
-    kh_event_t ev;
+    kh_event_t ev; /* KH_SREQ_EVENT */
     kh_ack_t out;
+    /* KH_SREQ_EVENTS: per event, its decoding (or the error) and outcome */
+    size_t n;
+    kh_event_t *evs;
+    int *errs;
+    kh_ack_t *outs;
 } req_t;
 
 typedef struct scorer {
@@ -76,6 +82,25 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
         case KH_SREQ_EVENT:
             rc = kh_store_apply(txn, r->sreq.event, r->sreq.event_len, &r->ev, &r->out);
             r->out.tag = r->sreq.tag;
+            break;
+        case KH_SREQ_EVENTS:
+            for (size_t j = 0; j < r->n && rc == KH_OK; j++) {
+                uint64_t tag;
+                const uint8_t *pb;
+                size_t len;
+                kh_codec_sreq_item(&r->sreq, j, &tag, &pb, &len);
+                kh_ack_t *o = &r->outs[j];
+                if (r->errs[j]) {
+                    memset(o, 0, sizeof *o);
+                    o->status = KH_STATUS_REJECTED;
+                    snprintf(o->reason, sizeof o->reason, "%s",
+                             kh_err_name(KH_EMALFORMED));
+                } else {
+                    rc = kh_store_apply(txn, pb, len, &r->evs[j], o);
+                }
+                o->tag = tag;
+            }
+            r->out.status = KH_STATUS_ACCEPTED;
             break;
         case KH_SREQ_CLOSE:
             rc = kh_store_close_through(txn, r->sreq.close_through);
@@ -115,33 +140,47 @@ static int apply_batch(scorer_t *s, req_t *reqs, int n, uint64_t *last_seq,
     return kh_txn_commit(&txn);
 }
 
-static void publish(scorer_t *s, req_t *reqs, int n, uint64_t last_seq, kh_day_t closed)
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Announces the committed batch with the stations its accepted events
+ * touched, each once. */
+static void publish(scorer_t *s, req_t *reqs, int n, size_t nevents, uint64_t last_seq,
+                    kh_day_t closed)
 {
     kh_committed_t c = {0};
     c.seq = last_seq;
     c.batch = ++s->batch_no;
     c.closed_through = closed;
-    c.stations = calloc((size_t)n, sizeof *c.stations);
-    if (!c.stations)
+    const char **codes = malloc((nevents ? nevents : 1) * sizeof *codes);
+    c.stations = calloc(nevents ? nevents : 1, sizeof *c.stations);
+    if (!codes || !c.stations) {
+        free(codes);
+        free(c.stations);
         return;
-    for (int i = 0; i < n; i++) {
-        if (reqs[i].out.status != KH_STATUS_ACCEPTED ||
-            reqs[i].sreq.kind != KH_SREQ_EVENT)
-            continue;
-        size_t j;
-        for (j = 0; j < c.nstations; j++)
-            if (strcmp(c.stations[j], reqs[i].ev.station) == 0)
-                break;
-        if (j == c.nstations)
-            snprintf(c.stations[c.nstations++], sizeof c.stations[0], "%s",
-                     reqs[i].ev.station);
     }
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (reqs[i].sreq.kind == KH_SREQ_EVENT &&
+            reqs[i].out.status == KH_STATUS_ACCEPTED)
+            codes[k++] = reqs[i].ev.station;
+        for (size_t j = 0; reqs[i].sreq.kind == KH_SREQ_EVENTS && j < reqs[i].n; j++)
+            if (reqs[i].outs[j].status == KH_STATUS_ACCEPTED)
+                codes[k++] = reqs[i].evs[j].station;
+    }
+    qsort(codes, k, sizeof *codes, cmp_str);
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || strcmp(codes[i], codes[i - 1]) != 0)
+            snprintf(c.stations[c.nstations++], sizeof c.stations[0], "%s", codes[i]);
     uint8_t *buf;
     size_t len;
     if (kh_codec_committed_encode(&c, &buf, &len) == KH_OK) {
         zmq_send(s->pub, buf, len, ZMQ_DONTWAIT); /* drop at HWM */
         free(buf);
     }
+    free(codes);
     free(c.stations);
 }
 
@@ -152,6 +191,10 @@ static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq, kh_day
                                  .outcome = reqs[i].out,
                                  .last_seq = last_seq,
                                  .closed_through = closed};
+        if (reqs[i].sreq.kind == KH_SREQ_EVENTS) {
+            rep.outcomes = reqs[i].outs;
+            rep.noutcomes = reqs[i].n;
+        }
         uint8_t *buf;
         size_t len;
         if (kh_codec_sreply_encode(&rep, &buf, &len) != KH_OK)
@@ -163,17 +206,54 @@ static void reply_all(scorer_t *s, req_t *reqs, int n, uint64_t last_seq, kh_day
     }
 }
 
+/* Decodes every event of a KH_SREQ_EVENTS request; an event that does not
+ * decode is rejected alone (malformed), not the request. */
+static int decode_events(req_t *r)
+{
+    size_t n = r->sreq.nevents;
+    r->evs = calloc(n ? n : 1, sizeof *r->evs);
+    r->errs = calloc(n ? n : 1, sizeof *r->errs);
+    r->outs = calloc(n ? n : 1, sizeof *r->outs);
+    if (!r->evs || !r->errs || !r->outs)
+        return KH_ENOMEM;
+    r->n = n;
+    for (size_t j = 0; j < n; j++) {
+        uint64_t tag;
+        const uint8_t *pb;
+        size_t len;
+        kh_codec_sreq_item(&r->sreq, j, &tag, &pb, &len);
+        kh_event_init(&r->evs[j]);
+        r->errs[j] = kh_codec_event_decode(pb, len, &r->evs[j]);
+    }
+    return KH_OK;
+}
+
+/* An outcome saying the batch was not committed (the source resends). */
+static void failed(kh_ack_t *o, uint64_t tag, const char *id, int err)
+{
+    memset(o, 0, sizeof *o);
+    o->tag = tag;
+    o->status = KH_STATUS_FAILED;
+    snprintf(o->reason, sizeof o->reason, "%s", kh_err_name(err));
+    snprintf(o->id, sizeof o->id, "%s", id);
+}
+
 static void on_readable(void *zsock, void *arg)
 {
     scorer_t *s = arg;
     req_t *reqs = s->reqs;
     int n = 0;
-    while (n < BATCH_MAX) {
+    size_t nevents = 0;
+    while (n < BATCH_MAX && nevents < EVENTS_MAX) {
         req_t *r = &reqs[n];
         if (kh_zmsg_recv(zsock, &r->msg) != KH_OK)
             break;
         kh_event_init(&r->ev);
         r->decode_err = KH_OK;
+        r->n = 0;
+        r->evs = NULL;
+        r->errs = NULL;
+        r->outs = NULL;
         if (r->msg.n < 2 || r->msg.truncated) {
             kh_log(KH_LOG_WARN, "dropped message without envelope", (char *)NULL);
             kh_zmsg_close(&r->msg);
@@ -200,9 +280,12 @@ static void on_readable(void *zsock, void *arg)
         if (r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_EVENT)
             r->decode_err =
                 kh_codec_event_decode(r->sreq.event, r->sreq.event_len, &r->ev);
+        if (r->decode_err == KH_OK && r->sreq.kind == KH_SREQ_EVENTS)
+            r->decode_err = decode_events(r);
         if (r->decode_err)
             kh_log(KH_LOG_WARN, "undecodable request", "cause",
                    kh_strerror(r->decode_err), (char *)NULL);
+        nevents += r->sreq.kind == KH_SREQ_EVENTS ? r->n : 1;
         n++;
     }
     if (n == 0)
@@ -232,21 +315,29 @@ static void on_readable(void *zsock, void *arg)
                    kh_strerror(rc), "code", kh_err_name(rc), (char *)NULL);
         s->failing = rc;
         for (int i = 0; i < n; i++) {
-            memset(&reqs[i].out, 0, sizeof reqs[i].out);
-            reqs[i].out.status = KH_STATUS_FAILED;
-            snprintf(reqs[i].out.reason, sizeof reqs[i].out.reason, "%s",
-                     kh_err_name(rc));
-            snprintf(reqs[i].out.id, sizeof reqs[i].out.id, "%s", reqs[i].ev.id);
+            failed(&reqs[i].out, reqs[i].sreq.tag, reqs[i].ev.id, rc);
+            for (size_t j = 0; j < reqs[i].n; j++) {
+                uint64_t tag;
+                const uint8_t *pb;
+                size_t len;
+                kh_codec_sreq_item(&reqs[i].sreq, j, &tag, &pb, &len);
+                failed(&reqs[i].outs[j], tag, reqs[i].evs[j].id, rc);
+            }
         }
     } else {
         if (s->failing) {
             kh_log(KH_LOG_INFO, "store writable again", (char *)NULL);
             s->failing = KH_OK;
         }
-        publish(s, reqs, n, last_seq, closed);
+        publish(s, reqs, n, nevents, last_seq, closed);
     }
     reply_all(s, reqs, n, last_seq, closed);
     for (int i = 0; i < n; i++) {
+        for (size_t j = 0; j < reqs[i].n; j++)
+            kh_event_clear(&reqs[i].evs[j]);
+        free(reqs[i].evs);
+        free(reqs[i].errs);
+        free(reqs[i].outs);
         kh_codec_sreq_free(&reqs[i].sreq);
         kh_event_clear(&reqs[i].ev);
         kh_zmsg_close(&reqs[i].msg);

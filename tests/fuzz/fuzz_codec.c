@@ -24,15 +24,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kh_event_clear(&ev);
 
     kh_submit_t s;
-    if (kh_codec_submit_decode(data, size, &s) == 0)
+    if (kh_codec_submit_decode(data, size, &s) == 0) {
+        for (size_t i = 0; i < s.nbatch; i++) {
+            uint64_t tag;
+            const uint8_t *line;
+            size_t len;
+            kh_codec_submit_item(&s, i, &tag, &line, &len);
+        }
         kh_codec_submit_free(&s);
-    kh_ack_t o;
+    }
+    kh_ack_t o, *ov;
+    size_t on;
     kh_codec_outcome_decode(data, size, &o);
+    if (kh_codec_outcomes_decode(data, size, &ov, &on) == 0)
+        free(ov);
     kh_scorer_req_t r;
-    if (kh_codec_sreq_decode(data, size, &r) == 0)
+    if (kh_codec_sreq_decode(data, size, &r) == 0) {
+        for (size_t i = 0; r.kind == KH_SREQ_EVENTS && i < r.nevents; i++) {
+            uint64_t tag;
+            const uint8_t *pb;
+            size_t len;
+            kh_codec_sreq_item(&r, i, &tag, &pb, &len);
+        }
         kh_codec_sreq_free(&r);
+    }
     kh_scorer_reply_t rep;
-    kh_codec_sreply_decode(data, size, &rep);
+    if (kh_codec_sreply_decode(data, size, &rep) == 0)
+        kh_codec_sreply_free(&rep);
     kh_committed_t c;
     if (kh_codec_committed_decode(data, size, &c) == 0)
         kh_codec_committed_free(&c);

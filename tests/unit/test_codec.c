@@ -259,12 +259,95 @@ static void test_messages(void **state)
     assert_int_equal(kh_codec_query_decode(bad_kind, sizeof bad_kind, &q2), KH_EPROTO);
 }
 
+/* Many events per message: Submit lines, outcomes, scorer batches. */
+static void test_batches(void **state)
+{
+    (void)state;
+    uint8_t *buf;
+    size_t len;
+    const uint64_t tags[3] = {5, 6, 9};
+    const char *lines[3] = {"{\"a\":1}", "", "{}"};
+    const size_t lens[3] = {7, 0, 2};
+    kh_submit_t s;
+    assert_int_equal(kh_codec_submit_batch_encode(tags, lines, lens, 3, &buf, &len),
+                     KH_OK);
+    assert_int_equal(kh_codec_submit_decode(buf, len, &s), KH_OK);
+    assert_int_equal(s.nbatch, 3);
+    for (size_t i = 0; i < 3; i++) {
+        uint64_t tag;
+        const uint8_t *line;
+        size_t n;
+        kh_codec_submit_item(&s, i, &tag, &line, &n);
+        assert_true(tag == tags[i] && n == lens[i]);
+        assert_memory_equal(line, lines[i], n);
+    }
+    kh_codec_submit_free(&s);
+    free(buf);
+
+    kh_ack_t v[3] = {{.tag = 5, .status = KH_STATUS_ACCEPTED, .seq = 11},
+                     {.tag = 6, .status = KH_STATUS_REJECTED},
+                     {.tag = 9, .status = KH_STATUS_DUPLICATE, .seq = 2}};
+    snprintf(v[1].reason, sizeof v[1].reason, "malformed");
+    kh_ack_t *got;
+    size_t n;
+    assert_int_equal(kh_codec_outcomes_encode(v, 3, &buf, &len), KH_OK);
+    assert_int_equal(kh_codec_outcomes_decode(buf, len, &got, &n), KH_OK);
+    assert_int_equal(n, 3);
+    assert_memory_equal(got, v, sizeof v);
+    free(got);
+    free(buf);
+    /* one outcome is the plain form, which both decoders read */
+    kh_ack_t one;
+    assert_int_equal(kh_codec_outcomes_encode(v, 1, &buf, &len), KH_OK);
+    assert_int_equal(kh_codec_outcome_decode(buf, len, &one), KH_OK);
+    assert_int_equal(kh_codec_outcomes_decode(buf, len, &got, &n), KH_OK);
+    assert_true(n == 1 && got[0].tag == 5 && one.seq == 11);
+    free(got);
+    free(buf);
+
+    const uint8_t e1[] = {1, 2, 3}, e2[] = {4};
+    const uint8_t *evs[2] = {e1, e2};
+    const size_t elens[2] = {3, 1};
+    const uint64_t etags[2] = {70, 71};
+    kh_scorer_req_t r = {.tag = 70,
+                         .kind = KH_SREQ_EVENTS,
+                         .nevents = 2,
+                         .ev_tags = etags,
+                         .evs = evs,
+                         .ev_lens = elens},
+                    r2;
+    assert_int_equal(kh_codec_sreq_encode(&r, &buf, &len), KH_OK);
+    assert_int_equal(kh_codec_sreq_decode(buf, len, &r2), KH_OK);
+    assert_true(r2.kind == KH_SREQ_EVENTS && r2.nevents == 2);
+    for (size_t i = 0; i < 2; i++) {
+        uint64_t tag;
+        const uint8_t *ev;
+        size_t elen;
+        kh_codec_sreq_item(&r2, i, &tag, &ev, &elen);
+        assert_true(tag == etags[i] && elen == elens[i]);
+        assert_memory_equal(ev, evs[i], elen);
+    }
+    kh_codec_sreq_free(&r2);
+    free(buf);
+
+    kh_scorer_reply_t rep = {.tag = 70, .last_seq = 12, .outcomes = v, .noutcomes = 3},
+                      rep2;
+    assert_int_equal(kh_codec_sreply_encode(&rep, &buf, &len), KH_OK);
+    assert_int_equal(kh_codec_sreply_decode(buf, len, &rep2), KH_OK);
+    assert_true(rep2.noutcomes == 3 && rep2.last_seq == 12);
+    assert_memory_equal(rep2.outcomes, v, sizeof v);
+    kh_codec_sreply_free(&rep2);
+    assert_null(rep2.outcomes);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_event_round_trip),
         cmocka_unit_test(test_event_garbage),
         cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
