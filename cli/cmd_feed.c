@@ -223,13 +223,53 @@ static int read_input(feed_t *f, const char *path, long *lineno)
     return rc;
 }
 
+/* Lines go out in batches, one message per socket per wake-up of the send
+ * loop, of at most BATCH_LINES lines and BATCH_BYTES bytes (the ingest
+ * takes messages of up to 256 KiB): a message costs a CurveZMQ box and a
+ * wake-up at each end whatever it carries. */
+#define BATCH_LINES 256
+#define BATCH_BYTES (192 * 1024)
+
 /* A connection to one ingest as one identity. */
 typedef struct socket {
     void *s;
     int role;
     char who[KH_IDENTITY_MAX + 8];
     size_t inflight; /* its events sent and not yet answered */
+    /* the batch being gathered */
+    size_t nb, bytes;
+    uint64_t tags[BATCH_LINES];
+    const char *lines[BATCH_LINES];
+    size_t lens[BATCH_LINES];
 } socket_t;
+
+/* Sends a socket's gathered lines as one Submit (unsent ones are resent
+ * like any unanswered line). */
+static void flush_batch(socket_t *k)
+{
+    if (k->nb == 0)
+        return;
+    uint8_t *buf;
+    size_t len;
+    if (kh_codec_submit_batch_encode(k->tags, k->lines, k->lens, k->nb, &buf, &len) ==
+        KH_OK) {
+        zmq_send(k->s, buf, len, ZMQ_DONTWAIT);
+        free(buf);
+    }
+    k->nb = 0;
+    k->bytes = 0;
+}
+
+/* Adds a line to its socket's batch, sending the batch first when full. */
+static void batch_line(socket_t *k, uint64_t tag, const char *line, size_t len)
+{
+    if (k->nb == BATCH_LINES || (k->nb && k->bytes + len > BATCH_BYTES))
+        flush_batch(k);
+    k->tags[k->nb] = tag;
+    k->lines[k->nb] = line;
+    k->lens[k->nb++] = len;
+    k->bytes += len + 16;
+}
 
 /* Connects a DEALER to the ingest of a role as an identity. KH_ENOTFOUND
  * when the identity has no key. */
@@ -466,6 +506,7 @@ int kh_cmd_feed(const kh_args_t *a)
         warm_up(socks, nsocks, timeout_s);
     size_t next = 0, inflight = 0;
     int64_t last_progress = now_ms(), last_scan = last_progress;
+    char last_failure[32] = ""; /* the reason of the last "failed" answer */
     /* --rate: the k-th event sent is due at t0 + k/rate; an event due at or
      * before blocked_ns was held back by the full window. */
     int64_t t0 = now_ns(), blocked_ns = INT64_MIN;
@@ -497,14 +538,7 @@ int kh_cmd_feed(const kh_args_t *a)
                     }
                     nsched++;
                 }
-                uint8_t *buf;
-                size_t len;
-                if (kh_codec_submit_encode(next + 1, l->text, l->len, false, &buf,
-                                           &len) == KH_OK) {
-                    zmq_send(socks[l->sock].s, buf, len,
-                             ZMQ_DONTWAIT); /* unsent: resent */
-                    free(buf);
-                }
+                batch_line(&socks[l->sock], next + 1, l->text, l->len);
                 l->sent = true;
                 socks[l->sock].inflight++;
                 l->start_ns = due_ns <= blocked_ns ? due_ns : sent_ns;
@@ -514,6 +548,8 @@ int kh_cmd_feed(const kh_args_t *a)
             }
             next++;
         }
+        for (size_t r = 0; r < nsocks; r++)
+            flush_batch(&socks[r]);
         if (rate && next < f.n && inflight >= WINDOW)
             blocked_ns = now_ns();
         /* Paced: sleep in the poll until the next send is due (whole
@@ -550,28 +586,35 @@ int kh_cmd_feed(const kh_args_t *a)
                     break;
                 }
                 int64_t ack_ns = now_ns();
-                kh_ack_t o;
-                if (kh_codec_outcome_decode(zmq_msg_data(&m), zmq_msg_size(&m), &o) ==
-                        KH_OK &&
-                    o.tag >= 1 && o.tag <= f.n) {
-                    line_t *l = &f.v[o.tag - 1];
-                    if (!l->done && l->sent) {
-                        if (o.status == KH_STATUS_FAILED) {
-                            /* not decided (scorer down): resend later; this
-                             * is no progress towards the deadline */
-                            l->due_ms = now_ms() + l->retry_ms;
-                        } else {
-                            last_progress = now_ms();
-                            l->done = true;
-                            l->ack_ns = ack_ns;
-                            l->status = o.status;
-                            snprintf(l->reason, sizeof l->reason, "%s", o.reason);
-                            inflight--;
-                            socks[l->sock].inflight--;
-                            left--;
-                        }
+                kh_ack_t *ov = NULL;
+                size_t on = 0;
+                if (kh_codec_outcomes_decode(zmq_msg_data(&m), zmq_msg_size(&m), &ov,
+                                             &on) != KH_OK)
+                    on = 0;
+                for (size_t j = 0; j < on; j++) {
+                    const kh_ack_t *o = &ov[j];
+                    if (o->tag < 1 || o->tag > f.n)
+                        continue;
+                    line_t *l = &f.v[o->tag - 1];
+                    if (l->done || !l->sent)
+                        continue;
+                    if (o->status == KH_STATUS_FAILED) {
+                        /* not decided (scorer down, or busy): resend later;
+                         * this is no progress towards the deadline */
+                        l->due_ms = now_ms() + l->retry_ms;
+                        snprintf(last_failure, sizeof last_failure, "%s", o->reason);
+                    } else {
+                        last_progress = now_ms();
+                        l->done = true;
+                        l->ack_ns = ack_ns;
+                        l->status = o->status;
+                        snprintf(l->reason, sizeof l->reason, "%s", o->reason);
+                        inflight--;
+                        socks[l->sock].inflight--;
+                        left--;
                     }
                 }
+                free(ov);
                 zmq_msg_close(&m);
             }
         }
@@ -598,8 +641,11 @@ int kh_cmd_feed(const kh_args_t *a)
         if (now - last_progress > (int64_t)timeout_s * 1000) {
             fprintf(stderr,
                     "kaohe: no acknowledgement for %d s: %zu events never "
-                    "acknowledged (is kaohe up in %s?)\n",
-                    timeout_s, left, dir);
+                    "acknowledged (%s%s%s%s)\n",
+                    timeout_s, left,
+                    last_failure[0] ? "the last answer was failed: " : "",
+                    last_failure[0] ? last_failure : "is kaohe up in ",
+                    last_failure[0] ? "" : dir, last_failure[0] ? "" : "?");
             rc = KH_EXIT_FAIL;
             break;
         }

@@ -426,7 +426,7 @@ int main(int argc, char **argv)
      * memory however fast it sends. A line over 64 KiB is still answered
      * too_large; a message over 256 KiB is not a Submit and drops the
      * connection. */
-    const kh_sock_limits_t front_limits = {.rcvhwm = 0, .max_msg_bytes = 256 * 1024};
+    const kh_sock_limits_t front_limits = {.rcvhwm = 256, .max_msg_bytes = 256 * 1024};
     g.front =
         kh_service_socket_limited(&g.svc, ZMQ_ROUTER, g.svc.name, true, &front_limits);
     g.back = kh_service_socket(&g.svc, ZMQ_DEALER, "scorer", false);
