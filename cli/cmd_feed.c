@@ -277,6 +277,7 @@ static int open_socket(socket_t *out, void *ctx, const char *dir, const char *wh
                        int role)
 {
     char ep[600], name[32];
+    memset(out, 0, sizeof *out);
     snprintf(name, sizeof name, "ingest-%s", kh_source_name(role));
     if (kh_endpoint(ep, sizeof ep, dir, name))
         return KH_ERANGE;
