@@ -300,6 +300,37 @@ static int load_root(kh_county_t *c, json_t *root, char *err, size_t errlen)
     return rc;
 }
 
+/* The station codes in order, for kh_county_find's binary search: a
+ * province's thousands of stations are looked up for every event. */
+typedef struct code_ref {
+    const char *code;
+    size_t index;
+} code_ref_t;
+
+static int code_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const code_ref_t *)a)->code, ((const code_ref_t *)b)->code);
+}
+
+static int index_codes(kh_county_t *c, char *err, size_t errlen)
+{
+    size_t n = c->nstations ? c->nstations : 1;
+    code_ref_t *refs = malloc(n * sizeof *refs);
+    c->by_code = malloc(n * sizeof *c->by_code);
+    if (!refs || !c->by_code) {
+        free(refs);
+        set_err(err, errlen, "out of memory");
+        return KH_ENOMEM;
+    }
+    for (size_t i = 0; i < c->nstations; i++)
+        refs[i] = (code_ref_t){c->stations[i].code, i};
+    qsort(refs, c->nstations, sizeof *refs, code_ref_cmp);
+    for (size_t i = 0; i < c->nstations; i++)
+        c->by_code[i] = refs[i].index;
+    free(refs);
+    return KH_OK;
+}
+
 int kh_county_load_mem(kh_county_t **out, const char *text, size_t len, char *err,
                        size_t errlen)
 {
@@ -320,7 +351,8 @@ int kh_county_load_mem(kh_county_t **out, const char *text, size_t len, char *er
         rc = KH_ENOMEM;
         goto out;
     }
-    if ((rc = load_root(c, root, err, errlen)) != KH_OK) {
+    if ((rc = load_root(c, root, err, errlen)) != KH_OK ||
+        (rc = index_codes(c, err, errlen)) != KH_OK) {
         kh_county_free(&c);
         goto out;
     }
@@ -375,6 +407,7 @@ void kh_county_free(kh_county_t **self_p)
         return;
     kh_county_t *c = *self_p;
     kh_tz_close(&c->tz);
+    free(c->by_code);
     free(c->stations);
     free(c);
     *self_p = NULL;
@@ -384,9 +417,22 @@ int kh_county_find(const kh_county_t *county, const char *code)
 {
     if (!county || !code)
         return -1;
-    for (size_t i = 0; i < county->nstations; i++) {
-        if (strcmp(county->stations[i].code, code) == 0)
-            return (int)i;
+    if (!county->by_code) {
+        for (size_t i = 0; i < county->nstations; i++)
+            if (strcmp(county->stations[i].code, code) == 0)
+                return (int)i;
+        return -1;
+    }
+    size_t lo = 0, hi = county->nstations;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(county->stations[county->by_code[mid]].code, code);
+        if (c == 0)
+            return (int)county->by_code[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return -1;
 }

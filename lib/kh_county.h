@@ -28,6 +28,8 @@ typedef struct kh_county {
     char name[KH_NAME_MAX + 1];
     kh_station_t *stations; /* in file order */
     size_t nstations;
+    size_t *by_code; /* station indexes in code order (kh_county_find); NULL
+                        in a county built by hand: then found by a scan */
     /* policy */
     char timezone[64];
     kh_tz_t *tz;

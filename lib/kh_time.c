@@ -139,7 +139,10 @@ char *kh_day_format(kh_day_t d, char *buf)
 {
     int y, m, dd;
     kh_day_to_civil(d, &y, &m, &dd);
-    snprintf(buf, 11, "%04d-%02d-%02d", y, m, dd);
+    /* Years 0-9999 (every day kaohe parses); the modulos only tell the
+     * compiler the fields fit the 10 bytes. */
+    snprintf(buf, 11, "%04u-%02u-%02u", (unsigned)y % 10000u, (unsigned)m % 100u,
+             (unsigned)dd % 100u);
     return buf;
 }
 

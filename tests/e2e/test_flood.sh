@@ -69,8 +69,11 @@ answers=$(jq .answers "$TMP/big.out")
 [ "$sent" -gt "$answers" ] || fail "the big-line flood never outran the ingest ($sent sent, $answers answered)"
 for s in ingest-station scorer; do
     kb=$(rss_kb "$(cat "$D/run/$s.pid")")
-    [ "$kb" -lt 102400 ] || fail "$s peaked at $kb KiB under the floods (bound 100 MiB)"
     echo "# $s peak memory $kb KiB"
+    # Under AddressSanitizer (scripts/test-asan.sh) freed memory sits in
+    # its quarantine and every byte has shadow: peak memory says nothing.
+    if [ -n "${ASAN_OPTIONS:-}" ]; then echo "# (AddressSanitizer build: the bound is not checked)"; continue; fi
+    [ "$kb" -lt 102400 ] || fail "$s peaked at $kb KiB under the floods (bound 100 MiB)"
 done
 pass "big-line flood: $sent lines of 60 KiB sent ($((sent * 60 / 1024)) MiB), $answers answered; memory bounded"
 # Everything still answers.

@@ -350,6 +350,27 @@ static void test_corpus(void **state)
     assert_true(bad > 0);
 }
 
+/* Codes are found by binary search over a sorted index: every station of
+ * a county given out of order, and nothing else. */
+static void test_find(void **state)
+{
+    (void)state;
+    kh_county_t *c = load(WITH_STATIONS("{\"code\":\"QS\",\"name\":\"a\",\"class\":1},"
+                                        "{\"code\":\"BM\",\"name\":\"b\",\"class\":2},"
+                                        "{\"code\":\"XM\",\"name\":\"c\",\"class\":3},"
+                                        "{\"code\":\"CG\",\"name\":\"d\",\"class\":1},"
+                                        "{\"code\":\"BM2\",\"name\":\"e\",\"class\":1}"));
+    const char *codes[] = {"QS", "BM", "XM", "CG", "BM2"};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(kh_county_find(c, codes[i]), i);
+    assert_int_equal(kh_county_find(c, "B"), -1);
+    assert_int_equal(kh_county_find(c, "ZZ"), -1);
+    assert_int_equal(kh_county_find(c, "AA"), -1);
+    assert_int_equal(kh_county_find(c, ""), -1);
+    assert_int_equal(kh_county_find(c, NULL), -1);
+    kh_county_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_refused_policy),
         cmocka_unit_test(test_messages_and_buffers),
         cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
