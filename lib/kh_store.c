@@ -33,6 +33,9 @@ struct kh_txn {
     kh_store_t *st;
     MDB_txn *txn;
     int err;
+    /* meta last_seq, read once and written once, at commit */
+    uint64_t last_seq;
+    bool seq_read, seq_dirty;
 };
 
 /* The one place LMDB codes become kh_err_t. */
@@ -201,9 +204,13 @@ int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)
     return KH_OK;
 }
 
+static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x);
+
 int kh_txn_commit(kh_txn_t **txn_p)
 {
     kh_txn_t *t = *txn_p;
+    if (t->seq_dirty)
+        meta_put_u64(t, "last_seq", t->last_seq);
     int rc = t->err;
     if (rc)
         mdb_txn_abort(t->txn);
@@ -270,7 +277,11 @@ static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x)
 
 uint64_t kh_store_last_seq(kh_txn_t *txn)
 {
-    return meta_u64(txn, "last_seq");
+    if (!txn->seq_read) {
+        txn->last_seq = meta_u64(txn, "last_seq");
+        txn->seq_read = txn->err == KH_OK;
+    }
+    return txn->last_seq;
 }
 
 kh_day_t kh_store_closed_through(kh_txn_t *txn)
@@ -328,7 +339,7 @@ static size_t index_key(uint8_t *k, const char *name, uint64_t seq)
 
 /* Calls fn for each seq under prefix name in an index. */
 static int index_each(kh_txn_t *t, MDB_dbi dbi, const char *name,
-                      int (*fn)(kh_txn_t *, uint64_t, void *), void *arg)
+                      int (*fn)(kh_txn_t *, uint64_t, const MDB_val *, void *), void *arg)
 {
     if (t->err)
         return t->err;
@@ -343,7 +354,7 @@ static int index_each(kh_txn_t *t, MDB_dbi dbi, const char *name,
     while (rc == 0) {
         if (key.mv_size != plen + 8 || memcmp(key.mv_data, k, plen) != 0)
             break;
-        if (fn(t, get_u64((uint8_t *)key.mv_data + plen), arg))
+        if (fn(t, get_u64((uint8_t *)key.mv_data + plen), &val, arg))
             break;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
@@ -353,10 +364,24 @@ static int index_each(kh_txn_t *t, MDB_dbi dbi, const char *name,
     return t->err;
 }
 
+/* The case index's value: a call's station code, or REVIEW_MARK for a
+ * legal review (a store written before values were kept has "" for both:
+ * then the event itself is read). */
+#define REVIEW_MARK "\x01"
+
 /* For a call/review: stamp every station a call of the case names. */
-static int stamp_case_station(kh_txn_t *t, uint64_t seq, void *arg)
+static int stamp_case_station(kh_txn_t *t, uint64_t seq, const MDB_val *val, void *arg)
 {
     uint64_t now = *(uint64_t *)arg;
+    if (val->mv_size == 1 && memcmp(val->mv_data, REVIEW_MARK, 1) == 0)
+        return 0;
+    if (val->mv_size > 0 && val->mv_size <= KH_CODE_MAX) {
+        char code[KH_CODE_MAX + 1];
+        memcpy(code, val->mv_data, val->mv_size);
+        code[val->mv_size] = '\0';
+        stamp(t, code, now);
+        return 0;
+    }
     uint8_t k[8];
     put_u64(k, seq);
     MDB_val v;
@@ -411,10 +436,12 @@ int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_
     tput(txn, txn->st->station, ik, index_key(ik, ev->station, seq), "", 0, 0);
     stamp(txn, ev->station, seq);
     if (ev->type == KH_EV_CALL || ev->type == KH_EV_LEGAL_REVIEW) {
-        tput(txn, txn->st->kase, ik, index_key(ik, ev->case_id, seq), "", 0, 0);
+        const char *cv = ev->type == KH_EV_CALL ? ev->station : REVIEW_MARK;
+        tput(txn, txn->st->kase, ik, index_key(ik, ev->case_id, seq), cv, strlen(cv), 0);
         index_each(txn, txn->st->kase, ev->case_id, stamp_case_station, &seq);
     }
-    meta_put_u64(txn, "last_seq", seq);
+    txn->last_seq = seq; /* written once, at commit */
+    txn->seq_dirty = true;
     if (txn->err == KH_OK) {
         out->status = KH_STATUS_ACCEPTED;
         out->seq = seq;
@@ -437,8 +464,9 @@ typedef struct {
     size_t n, cap;
 } seqs_t;
 
-static int seqs_add(kh_txn_t *t, uint64_t seq, void *arg)
+static int seqs_add(kh_txn_t *t, uint64_t seq, const MDB_val *val, void *arg)
 {
+    (void)val;
     seqs_t *s = arg;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
@@ -491,7 +519,7 @@ int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set)
     int rc = index_each(txn, txn->st->station, code, seqs_add, &own);
     /* Cases named by the station's calls: every version of each. */
     for (size_t i = 0; i < own.n && rc == KH_OK; i++) {
-        seqs_add(txn, own.v[i], &all);
+        seqs_add(txn, own.v[i], NULL, &all);
         uint8_t k[8];
         put_u64(k, own.v[i]);
         MDB_val v;
@@ -695,7 +723,7 @@ static int next_derived(MDB_cursor *c, bool meta, MDB_val *k, MDB_val *v,
 }
 
 static int compare_db(kh_txn_t *a, kh_txn_t *b, MDB_dbi da, MDB_dbi db, const char *name,
-                      bool meta, bool *same, char *what, size_t whatlen)
+                      bool meta, bool old_empty, bool *same, char *what, size_t whatlen)
 {
     MDB_cursor *ca, *cb;
     int rc = from_mdb(mdb_cursor_open(a->txn, da, &ca));
@@ -711,8 +739,11 @@ static int compare_db(kh_txn_t *a, kh_txn_t *b, MDB_dbi da, MDB_dbi db, const ch
     char kt[160];
     while (ea >= 0 && eb >= 0 && !(ea == 1 && eb == 1)) {
         int c = ea ? 1 : eb ? -1 : key_cmp(&ka, &kb);
-        if (c != 0 || va.mv_size != vb.mv_size ||
-            memcmp(va.mv_data, vb.mv_data, va.mv_size) != 0) {
+        /* old_empty: a live value "" is what older stores kept there */
+        bool value_ok = (va.mv_size == vb.mv_size &&
+                         memcmp(va.mv_data, vb.mv_data, va.mv_size) == 0) ||
+                        (old_empty && va.mv_size == 0);
+        if (c != 0 || !value_ok) {
             *same = false;
             key_text(c > 0 ? &kb : &ka, kt, sizeof kt);
             snprintf(what, whatlen, "%s: key \"%s\" %s", name, kt,
@@ -741,15 +772,15 @@ int kh_store_compare(kh_txn_t *live, kh_txn_t *rebuilt, bool *same, char *what,
     struct {
         MDB_dbi da, db;
         const char *name;
-        bool meta;
-    } dbs[] = {{a->journal, b->journal, "journal", false},
-               {a->dedup, b->dedup, "dedup", false},
-               {a->station, b->station, "station", false},
-               {a->kase, b->kase, "case", false},
-               {a->meta, b->meta, "meta", true}};
+        bool meta, old_empty;
+    } dbs[] = {{a->journal, b->journal, "journal", false, false},
+               {a->dedup, b->dedup, "dedup", false, false},
+               {a->station, b->station, "station", false, false},
+               {a->kase, b->kase, "case", false, true},
+               {a->meta, b->meta, "meta", true, false}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && *same; i++) {
         int rc = compare_db(live, rebuilt, dbs[i].da, dbs[i].db, dbs[i].name, dbs[i].meta,
-                            same, what, whatlen);
+                            dbs[i].old_empty, same, what, whatlen);
         if (rc)
             return rc;
     }

@@ -7,7 +7,8 @@
  *   journal  seq(u64 BE)                 -> encoded Event (append-only)
  *   dedup    source(u8) id               -> hash(16) seq(u64 BE)
  *   station  code 0x00 seq(u64 BE)       -> ""   every event naming a station
- *   case     case_id 0x00 seq(u64 BE)    -> ""   calls and reviews of a case
+ *   case     case_id 0x00 seq(u64 BE)    -> a call: its station code; a review:
+ *                                            0x01 (in older stores "" for both)
  *   meta     "last_seq"                  -> u64 BE
  *            "closed_through"            -> i32 BE (biased), absent: none
  *            "stamp:" code               -> u64 BE, last seq touching it
@@ -77,7 +78,8 @@ int kh_store_copy(kh_store_t *st, const char *dir);
  * Compares the databases derived from the journal (dedup, station, case,
  * and the meta keys last_seq and stamp:*) of two stores, key by key. *same
  * says whether they agree; when not, what names the first difference
- * ("station: key \"A01\\0...\" only in the live store"). Returns either
+ * ("station: key \"A01\\0...\" only in the live store"); a case index
+ * value "" in the live store, as older stores kept, matches. Returns either
  * txn's error.
  */
 int kh_store_compare(kh_txn_t *live, kh_txn_t *rebuilt, bool *same, char *what,
