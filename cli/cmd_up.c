@@ -12,10 +12,16 @@
  *
  * down: SIGTERM to each service (ingests first, scorer last), waits for it
  * to exit, SIGKILL after a deadline.
+ *
+ * status: pings each service and asks the ranker for the store's state;
+ * adds the key figures of each service's metrics file, DIR/metrics/NAME.prom
+ * (kh_service.h): events by outcome, rejections by reason, journal length,
+ * map use, commit, acknowledgement and query p99 estimates.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +34,10 @@
 
 #include "kaohe.h"
 #include "kh_error.h"
+#include "kh_metrics.h"
 #include "kh_proc.h"
 #include "kh_render.h"
+#include "kh_service.h"
 
 const char *const kh_services[] = {"scorer",       "ranker",         "ingest-dispatch",
                                    "ingest-legal", "ingest-station", "ingest-assessor"};
@@ -254,6 +262,288 @@ int kh_cmd_down(const kh_args_t *a)
     return KH_EXIT_OK;
 }
 
+/* --- the metrics files, for status --- */
+
+typedef struct samples {
+    kh_metrics_sample_t *v;
+    size_t n, cap;
+} samples_t;
+
+static int collect_cb(const kh_metrics_sample_t *s, void *arg)
+{
+    samples_t *ss = arg;
+    if (ss->n == ss->cap) {
+        size_t cap = ss->cap ? ss->cap * 2 : 64;
+        kh_metrics_sample_t *v = realloc(ss->v, cap * sizeof *v);
+        if (!v)
+            return KH_ENOMEM;
+        ss->v = v;
+        ss->cap = cap;
+    }
+    ss->v[ss->n++] = *s;
+    return 0;
+}
+
+/* Reads DIR/metrics/NAME.prom; false when absent or unreadable. *age its
+ * age in seconds. */
+static bool read_metrics(const char *dir, const char *name, samples_t *ss, double *age)
+{
+    char path[PATH_MAX];
+    if (kh_path(path, sizeof path, dir, "metrics", name, "prom"))
+        return false;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    struct stat st;
+    char *text = NULL;
+    bool ok = fstat(fileno(f), &st) == 0 && st.st_size < (1 << 22) &&
+              (text = malloc((size_t)st.st_size + 1)) != NULL;
+    if (ok) {
+        size_t len = fread(text, 1, (size_t)st.st_size, f);
+        ok = kh_metrics_parse(text, len, collect_cb, ss, NULL) == KH_OK;
+        *age = difftime(time(NULL), st.st_mtime);
+    }
+    fclose(f);
+    free(text);
+    return ok;
+}
+
+/* The sample of a name whose label key is val (key NULL: the first of
+ * that name); NAN when there is none. */
+static double sample(const samples_t *ss, const char *name, const char *key,
+                     const char *val)
+{
+    char v[64];
+    for (size_t i = 0; i < ss->n; i++)
+        if (strcmp(ss->v[i].name, name) == 0 &&
+            (!key || (kh_metrics_label(ss->v[i].labels, key, v, sizeof v) == KH_OK &&
+                      strcmp(v, val) == 0)))
+            return ss->v[i].value;
+    return NAN;
+}
+
+static json_t *jnum(double v)
+{
+    if (isnan(v) || isinf(v))
+        return json_null();
+    if (v == floor(v) && fabs(v) < 9e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+/* {label value: sample value} of every sample of a name, in file order. */
+static json_t *by_label(const samples_t *ss, const char *name, const char *key)
+{
+    json_t *o = json_object();
+    char v[64];
+    for (size_t i = 0; i < ss->n; i++)
+        if (strcmp(ss->v[i].name, name) == 0 &&
+            kh_metrics_label(ss->v[i].labels, key, v, sizeof v) == KH_OK)
+            json_object_set_new(o, v, jnum(ss->v[i].value));
+    return o;
+}
+
+/* The p99 estimate of a histogram, its series added together (they share
+ * their buckets). NAN without observations. */
+static double p99(const samples_t *ss, const char *hist)
+{
+    char name[160], le[32];
+    double bounds[64];
+    uint64_t cum[64];
+    size_t n = 0;
+    snprintf(name, sizeof name, "%s_bucket", hist);
+    for (size_t i = 0; i < ss->n; i++) {
+        if (strcmp(ss->v[i].name, name) != 0 ||
+            kh_metrics_label(ss->v[i].labels, "le", le, sizeof le) != KH_OK)
+            continue;
+        double b = strcmp(le, "+Inf") == 0 ? INFINITY : strtod(le, NULL);
+        size_t k = 0;
+        while (k < n && bounds[k] != b)
+            k++;
+        if (k == n) {
+            if (n == 64)
+                continue;
+            bounds[n] = b;
+            cum[n++] = 0;
+        }
+        cum[k] += (uint64_t)ss->v[i].value;
+    }
+    /* in bound order (the files list them so; a few entries) */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && bounds[j] < bounds[j - 1]; j--) {
+            double tb = bounds[j];
+            uint64_t tc = cum[j];
+            bounds[j] = bounds[j - 1];
+            cum[j] = cum[j - 1];
+            bounds[j - 1] = tb;
+            cum[j - 1] = tc;
+        }
+    return kh_metrics_quantile(0.99, bounds, cum, n);
+}
+
+/* The selected figures of one service's file, or null without a file. */
+static json_t *service_metrics(const char *dir, const char *name)
+{
+    samples_t ss = {0};
+    double age = 0;
+    if (!read_metrics(dir, name, &ss, &age)) {
+        free(ss.v);
+        return json_null();
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "age_seconds", jnum(age < 0 ? 0 : age));
+    if (strcmp(name, "scorer") == 0) {
+        double map = sample(&ss, "kaohe_scorer_store_map_bytes", NULL, NULL);
+        double used = sample(&ss, "kaohe_scorer_store_used_bytes", NULL, NULL);
+        json_object_set_new(o, "events",
+                            by_label(&ss, "kaohe_scorer_events_total", "outcome"));
+        json_object_set_new(o, "journal_events",
+                            jnum(sample(&ss, "kaohe_scorer_journal_events", NULL, NULL)));
+        json_object_set_new(o, "map_bytes", jnum(map));
+        json_object_set_new(o, "used_bytes", jnum(used));
+        json_object_set_new(o, "map_use_percent",
+                            map > 0 ? jnum(round(used / map * 1000) / 10) : json_null());
+        json_object_set_new(o, "batches",
+                            jnum(sample(&ss, "kaohe_scorer_batches_total", NULL, NULL)));
+        json_object_set_new(o, "batch_events_p99",
+                            jnum(p99(&ss, "kaohe_scorer_batch_events")));
+        json_object_set_new(o, "commit_p99_seconds",
+                            jnum(p99(&ss, "kaohe_scorer_commit_duration_seconds")));
+        json_object_set_new(
+            o, "map_growths",
+            jnum(sample(&ss, "kaohe_scorer_map_growths_total", NULL, NULL)));
+        json_object_set_new(o, "write_failures",
+                            by_label(&ss, "kaohe_scorer_write_failures_total", "code"));
+    } else if (strcmp(name, "ranker") == 0) {
+        double hits = sample(&ss, "kaohe_ranker_cache_hits_total", "cache", "scorecard");
+        double misses =
+            sample(&ss, "kaohe_ranker_cache_misses_total", "cache", "scorecard");
+        json_object_set_new(o, "queries",
+                            by_label(&ss, "kaohe_ranker_queries_total", "kind"));
+        json_object_set_new(o, "query_p99_seconds",
+                            jnum(p99(&ss, "kaohe_ranker_query_duration_seconds")));
+        json_object_set_new(o, "scorecard_cache_hit_percent",
+                            hits + misses > 0
+                                ? jnum(round(hits / (hits + misses) * 1000) / 10)
+                                : json_null());
+        json_object_set_new(
+            o, "commit_notices_lost",
+            jnum(sample(&ss, "kaohe_ranker_commit_notices_lost_total", NULL, NULL)));
+        json_object_set_new(
+            o, "snapshots_published",
+            jnum(sample(&ss, "kaohe_ranker_snapshots_published_total", NULL, NULL)));
+    } else {
+        json_object_set_new(o, "events",
+                            by_label(&ss, "kaohe_ingest_events_total", "outcome"));
+        json_object_set_new(o, "rejected",
+                            by_label(&ss, "kaohe_ingest_rejected_total", "reason"));
+        json_object_set_new(o, "failed",
+                            by_label(&ss, "kaohe_ingest_failed_total", "reason"));
+        json_object_set_new(
+            o, "inflight_events",
+            jnum(sample(&ss, "kaohe_ingest_inflight_events", NULL, NULL)));
+        json_object_set_new(o, "ack_p99_seconds",
+                            jnum(p99(&ss, "kaohe_ingest_ack_duration_seconds")));
+    }
+    free(ss.v);
+    return o;
+}
+
+static long long ival(json_t *o, const char *key)
+{
+    return (long long)json_number_value(json_object_get(o, key));
+}
+
+/* "1.2 ms" or "-" for a duration in seconds (null: none observed). */
+static const char *ms(json_t *v, char *buf, size_t cap)
+{
+    if (!json_is_number(v))
+        return "-";
+    snprintf(buf, cap, "%.1f ms", json_number_value(v) * 1000);
+    return buf;
+}
+
+/* The sum of an object's numbers. */
+static long long sum(json_t *o)
+{
+    long long t = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) t += (long long)json_number_value(v);
+    return t;
+}
+
+/* "key n, key n" of an object's non-zero numbers. */
+static void print_nonzero(json_t *o)
+{
+    const char *k;
+    json_t *v;
+    int shown = 0;
+    json_object_foreach(o, k, v)
+    {
+        if (json_number_value(v) > 0)
+            printf("%s%s %lld", shown++ ? ", " : "", k, (long long)json_number_value(v));
+    }
+}
+
+/* The metrics block of the table output, in 80 columns: the service's
+ * name, then its figures on one line or a few. */
+static void print_metrics(json_t *metrics)
+{
+    printf("metrics (DIR/metrics, rewritten every %d s):\n",
+           KH_SERVICE_METRICS_MS / 1000);
+    const char *name;
+    json_t *o;
+    char b1[32], b2[32];
+    const char *pad = "                   "; /* under the figures */
+    json_object_foreach(metrics, name, o)
+    {
+        printf("  %-16s ", name);
+        if (!json_is_object(o)) {
+            printf("no metrics file\n");
+            continue;
+        }
+        json_t *ev = json_object_get(o, "events");
+        if (strcmp(name, "scorer") == 0) {
+            json_t *use = json_object_get(o, "map_use_percent");
+            printf("accepted %lld, duplicate %lld, conflict %lld, rejected %lld, "
+                   "failed %lld\n",
+                   ival(ev, "accepted"), ival(ev, "duplicate"), ival(ev, "conflict"),
+                   ival(ev, "rejected"), ival(ev, "failed"));
+            printf("%sjournal %lld events, map %.1f%% used of %lld MiB\n", pad,
+                   ival(o, "journal_events"), json_number_value(use),
+                   ival(o, "map_bytes") >> 20);
+            printf("%scommit p99 %s, %lld batches, write failures %lld\n", pad,
+                   ms(json_object_get(o, "commit_p99_seconds"), b1, sizeof b1),
+                   ival(o, "batches"), sum(json_object_get(o, "write_failures")));
+        } else if (strcmp(name, "ranker") == 0) {
+            json_t *hit = json_object_get(o, "scorecard_cache_hit_percent");
+            if (json_is_number(hit))
+                snprintf(b2, sizeof b2, "%.0f%%", json_number_value(hit));
+            else
+                snprintf(b2, sizeof b2, "-");
+            printf("queries %lld, p99 %s, scorecard cache hits %s\n",
+                   sum(json_object_get(o, "queries")),
+                   ms(json_object_get(o, "query_p99_seconds"), b1, sizeof b1), b2);
+            printf("%scommit notices lost %lld, snapshots published %lld\n", pad,
+                   ival(o, "commit_notices_lost"), ival(o, "snapshots_published"));
+        } else {
+            printf("forwarded %lld, rejected %lld, failed %lld, ack p99 %s\n",
+                   ival(ev, "forwarded"), ival(ev, "rejected"), ival(ev, "failed"),
+                   ms(json_object_get(o, "ack_p99_seconds"), b1, sizeof b1));
+            static const char *const parts[] = {"rejected", "failed"};
+            for (int p = 0; p < 2; p++) {
+                json_t *by = json_object_get(o, parts[p]);
+                if (sum(by) <= 0)
+                    continue;
+                printf("%s%s: ", pad, parts[p]);
+                print_nonzero(by);
+                putchar('\n');
+            }
+        }
+    }
+}
+
 int kh_cmd_status(const kh_args_t *a)
 {
     if (!kh_need_dir(a))
@@ -296,6 +586,11 @@ int kh_cmd_status(const kh_args_t *a)
         json_object_set_new(doc, "lag", json_null());
     }
     json_object_set_new(doc, "healthy", json_boolean(all_up));
+    json_t *metrics = json_object();
+    for (size_t i = 0; i < kh_nservices; i++)
+        json_object_set_new(metrics, kh_services[i],
+                            service_metrics(dir, kh_services[i]));
+    json_object_set_new(doc, "metrics", metrics);
     if (a->json) {
         char *s = kh_render_dumps(doc);
         puts(s ? s : "{}");
@@ -329,6 +624,7 @@ int kh_cmd_status(const kh_args_t *a)
             json_array_foreach(stale, k, m) printf(" %s", json_string_value(m));
             putchar('\n');
         }
+        print_metrics(metrics);
     }
     json_decref(doc);
     return all_up ? KH_EXIT_OK : KH_EXIT_FAIL;

@@ -3,9 +3,12 @@
  */
 #include "kh_service.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -90,10 +93,93 @@ static int start_auth(kh_service_t *svc)
     return 0;
 }
 
+/*
+ * The metrics registry and where it is written: DIR/metrics/NAME.prom, or
+ * with --metrics-dir PATH, PATH/kaohe-NAME.prom with DIR/metrics/NAME.prom a
+ * symbolic link to it (kaohe status reads DIR/metrics). Only a path too
+ * long or no memory is fatal; a directory that cannot be written is
+ * logged when the first write fails.
+ */
+static int metrics_init(kh_service_t *svc, const char *metrics_dir)
+{
+    if (kh_metrics_new(&svc->metrics, svc->name) != KH_OK) {
+        kh_log(KH_LOG_ERROR, "cannot create the metrics registry", "cause",
+               kh_strerror(KH_ENOMEM), (char *)NULL);
+        return 1;
+    }
+    kh_gauge_set(kh_metrics_gauge(svc->metrics, "start_time_seconds",
+                                  "When the service started, in seconds since the epoch.",
+                                  NULL),
+                 (double)time(NULL));
+    char own[PATH_MAX], link[PATH_MAX], abs[PATH_MAX];
+    if (kh_path(own, sizeof own, svc->dir, NULL, "metrics", NULL) ||
+        kh_path(link, sizeof link, svc->dir, "metrics", svc->name, "prom")) {
+        kh_log(KH_LOG_ERROR, "data directory path too long", "dir", svc->dir,
+               (char *)NULL);
+        return 1;
+    }
+    if (mkdir(own, 0700) != 0 && errno != EEXIST)
+        kh_log(KH_LOG_WARN, "cannot create the metrics directory", "dir", own, "cause",
+               strerror(errno), (char *)NULL);
+    if (!metrics_dir) {
+        memcpy(svc->metrics_path, link, sizeof svc->metrics_path);
+        return 0;
+    }
+    /* Absolute when it exists (the link must not depend on the working
+     * directory); as given otherwise, and the first write says why. */
+    const char *base =
+        kh_abspath(abs, sizeof abs, metrics_dir) == KH_OK ? abs : metrics_dir;
+    /* node_exporter's directory is shared with other collectors' files:
+     * ours are named kaohe-NAME.prom there. */
+    char shared_name[sizeof svc->name + 8];
+    snprintf(shared_name, sizeof shared_name, "kaohe-%s", svc->name);
+    if (kh_path(svc->metrics_path, sizeof svc->metrics_path, base, NULL, shared_name,
+                "prom")) {
+        kh_log(KH_LOG_ERROR, "--metrics-dir path too long", "dir", metrics_dir,
+               (char *)NULL);
+        return 1;
+    }
+    if (strcmp(svc->metrics_path, link) == 0)
+        return 0;
+    char tmp[PATH_MAX + 8];
+    snprintf(tmp, sizeof tmp, "%s.lnk", link);
+    unlink(tmp);
+    if (symlink(svc->metrics_path, tmp) != 0 || rename(tmp, link) != 0) {
+        kh_log(KH_LOG_WARN,
+               "cannot link the metrics file (kaohe status will not show it)", "link",
+               link, "cause", strerror(errno), (char *)NULL);
+        unlink(tmp);
+    }
+    return 0;
+}
+
+/* Refreshes the gauges and writes the file; a failure is logged once,
+ * and again when writing works again. */
+static void metrics_flush(kh_service_t *svc)
+{
+    if (svc->on_metrics)
+        svc->on_metrics(svc);
+    char err[PATH_MAX + 128];
+    int rc = kh_metrics_write(svc->metrics, svc->metrics_path, err, sizeof err);
+    if (rc != KH_OK && rc != svc->metrics_failing)
+        kh_log(KH_LOG_ERROR, "cannot write metrics, will keep trying", "path",
+               svc->metrics_path, "cause", err, (char *)NULL);
+    else if (rc == KH_OK && svc->metrics_failing != KH_OK)
+        kh_log(KH_LOG_INFO, "metrics written again", "path", svc->metrics_path,
+               (char *)NULL);
+    svc->metrics_failing = rc;
+}
+
+static void on_metrics_timer(uv_timer_t *h)
+{
+    metrics_flush(h->data);
+}
+
 static void usage(const char *base)
 {
     fprintf(stderr,
             "usage: kaohe-%s -d DIR%s [--rules FILE] [--log-level LEVEL]\n"
+            "       [--metrics-dir DIR]\n"
             "Normally started by `kaohe up`.\n",
             base, strcmp(base, "ingest") == 0 ? " --role ROLE" : "");
 }
@@ -102,6 +188,7 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
 {
     memset(svc, 0, sizeof *svc);
     const char *dir = getenv("KAOHE_DATA"), *rules = NULL, *level = NULL;
+    const char *metrics_dir = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -111,6 +198,8 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
             rules = v, i++;
         else if (strcmp(a, "--log-level") == 0 && v)
             level = v, i++;
+        else if (strcmp(a, "--metrics-dir") == 0 && v)
+            metrics_dir = v, i++;
         else if (strcmp(a, "--role") == 0 && v) {
             snprintf(svc->role, sizeof svc->role, "%s", v);
             i++;
@@ -150,6 +239,8 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
         kh_log(KH_LOG_ERROR, "data directory not found", "dir", dir, (char *)NULL);
         return 1;
     }
+    if (metrics_init(svc, metrics_dir))
+        return 1;
     char path[PATH_MAX], err[512];
     kh_path(path, sizeof path, svc->dir, NULL, "county", "json");
     if (kh_county_load(&svc->county, path, err, sizeof err)) {
@@ -175,8 +266,8 @@ int kh_service_init(kh_service_t *svc, const char *base, int argc, char **argv)
     char nst[16];
     snprintf(nst, sizeof nst, "%zu", svc->county->nstations);
     kh_log(KH_LOG_INFO, "starting", "dir", svc->dir, "county", svc->county->name,
-           "stations", nst, "rules", rules, "timezone", svc->county->timezone,
-           (char *)NULL);
+           "stations", nst, "rules", rules, "timezone", svc->county->timezone, "metrics",
+           svc->metrics_path, (char *)NULL);
     return 0;
 }
 
@@ -194,6 +285,12 @@ void kh_service_stop(kh_service_t *svc, int exit_code)
         return;
     svc->stopping = true;
     svc->exit_code = exit_code;
+    if (svc->metrics_timer_on) {
+        metrics_flush(svc); /* what the service did to the end */
+        uv_timer_stop(&svc->metrics_timer);
+        uv_close((uv_handle_t *)&svc->metrics_timer, NULL);
+        svc->metrics_timer_on = false;
+    }
     uv_signal_stop(&svc->sigterm);
     uv_signal_stop(&svc->sigint);
     uv_close((uv_handle_t *)&svc->sigterm, NULL);
@@ -214,6 +311,15 @@ int kh_service_run(kh_service_t *svc)
         kh_log(KH_LOG_ERROR, "cannot write pid file", "dir", svc->dir, (char *)NULL);
         return 1;
     }
+    int mrc = kh_metrics_error(svc->metrics);
+    if (mrc != KH_OK)
+        kh_log(KH_LOG_ERROR, "some metrics could not be registered", "cause",
+               kh_strerror(mrc), (char *)NULL);
+    /* The first write as soon as the loop runs, then every few seconds. */
+    uv_timer_init(svc->loop, &svc->metrics_timer);
+    svc->metrics_timer.data = svc;
+    uv_timer_start(&svc->metrics_timer, on_metrics_timer, 0, KH_SERVICE_METRICS_MS);
+    svc->metrics_timer_on = true;
     kh_log(KH_LOG_INFO, "ready", (char *)NULL);
     uv_run(svc->loop, UV_RUN_DEFAULT);
     kh_pidfile_remove(svc->dir, svc->name);
@@ -239,6 +345,7 @@ void kh_service_fini(kh_service_t *svc)
     }
     kh_county_free(&svc->county);
     kh_catalog_free(&svc->catalog);
+    kh_metrics_free(&svc->metrics);
 }
 
 /* A PUB socket's queue per subscriber: a stalled or dead subscriber

@@ -25,6 +25,14 @@
  * high-water mark, the ingest never blocks on one. Nothing else changes
  * with or without subscribers; an ingest that cannot bind the PUB logs
  * it and runs on without announcing.
+ *
+ * Metrics (kh_service.h writes them): events by what became of them here
+ * (forwarded, rejected, failed), rejections by reason (its own and those
+ * the scorer decided), failures by reason (busy, scorer_unreachable), the
+ * credit in flight, and the acknowledgement latency: the time from
+ * receiving a Submit to relaying the scorer's answer, measured with the
+ * receive time the request carries in its credit frame, observed once
+ * per answer (a batch is one).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -40,6 +48,9 @@
 #include "kh_zuv.h"
 
 #define BUDGET 1024 /* messages per wake-up before yielding to the loop */
+/* The rejection reasons of SPEC section 5: kh_error.h numbers them -1
+ * (malformed) to -8 (too_large). */
+#define NREASONS (-KH_ETOO_LARGE)
 
 typedef struct ingest {
     kh_service_t svc;
@@ -50,6 +61,13 @@ typedef struct ingest {
     kh_credit_t *credit; /* what each key has in flight to the scorer */
     int64_t busy_logged_us;
     uint64_t busy_unlogged, unreachable_unlogged;
+    struct {
+        kh_counter_t *forwarded, *rejected, *failed;
+        kh_counter_t *reason[NREASONS]; /* rejected, by -code - 1 */
+        kh_counter_t *busy, *unreachable, *credit_resets;
+        kh_gauge_t *inflight_events, *inflight_bytes;
+        kh_histogram_t *ack_seconds;
+    } m;
 } ingest_t;
 
 /* Per key: a feed's whole window (cli/cmd_feed.c, 20000) and then some;
@@ -75,19 +93,40 @@ static uint32_t get_u32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
+static void put_u64(uint8_t *b, uint64_t v)
+{
+    put_u32(b, (uint32_t)(v >> 32));
+    put_u32(b + 4, (uint32_t)v);
+}
+
+static uint64_t get_u64(const uint8_t *b)
+{
+    return (uint64_t)get_u32(b) << 32 | get_u32(b + 4);
+}
+
 /* The second envelope frame of a forwarded request: the credit it took,
- * "KEY\0", its event count and its byte count (u32 BE each), echoed back
- * by the scorer. */
+ * "KEY\0", its event count and its byte count (u32 BE each), and when the
+ * Submit was received (u64 BE, microseconds of the monotonic clock),
+ * echoed back by the scorer. */
+#define CREDIT_TAIL 16 /* bytes after the key's NUL */
+
 static size_t credit_frame(uint8_t *f, size_t cap, const char *key, uint32_t events,
-                           uint32_t bytes)
+                           uint32_t bytes, uint64_t received_us)
 {
     size_t n = strlen(key);
-    if (n + 9 > cap)
+    if (n + 1 + CREDIT_TAIL > cap)
         return 0;
     memcpy(f, key, n + 1);
     put_u32(f + n + 1, events);
     put_u32(f + n + 5, bytes);
-    return n + 9;
+    put_u64(f + n + 9, received_us);
+    return n + 1 + CREDIT_TAIL;
+}
+
+/* Microseconds of the monotonic clock (the same in every process). */
+static uint64_t mono_us(void)
+{
+    return uv_hrtime() / 1000;
 }
 
 /* Logs a refusal that a flood repeats at most once a second, with how
@@ -162,10 +201,19 @@ static int validate(ingest_t *g, const kh_zmsg_t *m, const uint8_t *line, size_t
     return rc;
 }
 
-/* The outcome of a rejected line, logged and announced. */
+/* Counts a rejection by its reason (SPEC section 5 codes only). */
+static void count_reason(ingest_t *g, int err)
+{
+    if (kh_err_is_rejection(err))
+        kh_counter_inc(g->m.reason[-err - 1]);
+}
+
+/* The outcome of a rejected line, logged, announced and counted. */
 static kh_ack_t rejection(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const char *id,
                           int err)
 {
+    kh_counter_inc(g->m.rejected);
+    count_reason(g, err);
     kh_ack_t o = {.tag = tag, .status = KH_STATUS_REJECTED};
     snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(err));
     snprintf(o.id, sizeof o.id, "%s", id ? id : "");
@@ -196,7 +244,7 @@ static void answer_many(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *v, size
  */
 static void forward(ingest_t *g, const kh_zmsg_t *m, const uint64_t *tags,
                     const uint8_t *const *pbs, const size_t *lens,
-                    char (*ids)[KH_ID_MAX + 1], size_t n)
+                    char (*ids)[KH_ID_MAX + 1], size_t n, uint64_t received_us)
 {
     kh_scorer_req_t r = {.tag = tags[0], .kind = KH_SREQ_EVENT};
     if (n == 1) {
@@ -223,24 +271,30 @@ static void forward(ingest_t *g, const kh_zmsg_t *m, const uint64_t *tags,
         log_throttled(g, "source over its in-flight allowance, answered busy",
                       &g->busy_unlogged);
         reason = "busy";
+        kh_counter_add(g->m.busy, n);
     } else {
         /* Envelope: the source's identity and the credit taken; the scorer
          * echoes both back. */
         uint8_t cf[300];
         const void *data[3] = {kh_zmsg_data(m, 0), cf, buf};
-        size_t flen[3] = {kh_zmsg_size(m, 0),
-                          credit_frame(cf, sizeof cf, key, (uint32_t)n, (uint32_t)len),
-                          len};
+        size_t flen[3] = {
+            kh_zmsg_size(m, 0),
+            credit_frame(cf, sizeof cf, key, (uint32_t)n, (uint32_t)len, received_us),
+            len};
         if (kh_zsend_parts(g->back, data, flen, 3) != KH_OK) {
             kh_credit_give(g->credit, key, (uint32_t)n, len, kh_time_now());
             log_throttled(g, "scorer unreachable, events not forwarded",
                           &g->unreachable_unlogged);
             reason = "scorer_unreachable";
+            kh_counter_add(g->m.unreachable, n);
         }
     }
     free(buf);
-    if (!reason)
+    if (!reason) {
+        kh_counter_add(g->m.forwarded, n);
         return;
+    }
+    kh_counter_add(g->m.failed, n);
     kh_ack_t *o = calloc(n, sizeof *o);
     if (!o)
         return;
@@ -254,9 +308,11 @@ static void forward(ingest_t *g, const kh_zmsg_t *m, const uint64_t *tags,
     free(o);
 }
 
-/* Validates the lines of a Submit (one, or a batch); answers the
- * rejections at once, in one message, and forwards the rest together. */
-static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
+/* Validates the lines of a Submit (one, or a batch) received at
+ * received_us (mono_us); answers the rejections at once, in one message,
+ * and forwards the rest together. */
+static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s,
+                          uint64_t received_us)
 {
     if (s->ping) {
         kh_ack_t o = {.tag = s->tag, .status = KH_STATUS_PONG};
@@ -297,7 +353,7 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s)
     }
     answer_many(g, m, rej, nrej);
     if (nfwd)
-        forward(g, m, tags, (const uint8_t *const *)pbs, lens, ids, nfwd);
+        forward(g, m, tags, (const uint8_t *const *)pbs, lens, ids, nfwd, received_us);
 out:
     for (size_t i = 0; pbs && i < nfwd; i++)
         free(pbs[i]);
@@ -315,11 +371,14 @@ static void on_front(void *zsock, void *arg)
         kh_zmsg_t m;
         if (kh_zmsg_recv(zsock, &m) != KH_OK)
             break;
+        uint64_t received_us = mono_us();
         kh_submit_t s;
         if (m.n != 2 || m.truncated) {
             /* [identity][Submit] is the only shape: answer the sender (its
              * identity is frame 0) rather than leave it retrying. */
             kh_log(KH_LOG_WARN, "message of unexpected shape", (char *)NULL);
+            kh_counter_inc(g->m.rejected);
+            count_reason(g, KH_EMALFORMED);
             if (m.n >= 1) {
                 kh_ack_t o = {.tag = 0, .status = KH_STATUS_REJECTED};
                 snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(KH_EMALFORMED));
@@ -338,7 +397,7 @@ static void on_front(void *zsock, void *arg)
             kh_ack_t o = rejection(g, &m, 0, NULL, KH_EMALFORMED);
             answer(g, &m, &o);
         } else {
-            handle_submit(g, &m, &s);
+            handle_submit(g, &m, &s, received_us);
             kh_codec_submit_free(&s);
         }
         kh_zmsg_close(&m);
@@ -346,16 +405,20 @@ static void on_front(void *zsock, void *arg)
     kh_zwatch_kick(g->wback);
 }
 
-/* The scorer answered a forwarded event: its credit comes back. */
-static void give_back(ingest_t *g, const kh_zmsg_t *m)
+/* The scorer answered a forwarded request: its credit comes back, and
+ * *received_us is when its Submit came in. False when the credit frame
+ * is not exactly "KEY\0" and CREDIT_TAIL bytes (nothing is given back). */
+static bool give_back(ingest_t *g, const kh_zmsg_t *m, uint64_t *received_us)
 {
     const uint8_t *f = kh_zmsg_data(m, 1);
     size_t n = kh_zmsg_size(m, 1);
-    const uint8_t *nul = n >= 9 ? memchr(f, '\0', n - 8) : NULL;
-    if (!nul || (size_t)(nul - f) + 9 != n)
-        return;
+    const uint8_t *nul = n > CREDIT_TAIL ? memchr(f, '\0', n - CREDIT_TAIL) : NULL;
+    if (!nul || (size_t)(nul - f) + 1 + CREDIT_TAIL != n)
+        return false;
     kh_credit_give(g->credit, (const char *)f, get_u32(nul + 1), get_u32(nul + 5),
                    kh_time_now());
+    *received_us = get_u64(nul + 9);
+    return true;
 }
 
 static void on_back(void *zsock, void *arg)
@@ -369,12 +432,14 @@ static void on_back(void *zsock, void *arg)
         if (m.n == 3 && !m.truncated &&
             kh_codec_sreply_decode(kh_zmsg_data(&m, 2), kh_zmsg_size(&m, 2), &rep) ==
                 KH_OK) {
-            give_back(g, &m);
+            uint64_t received_us = 0;
+            bool timed = give_back(g, &m, &received_us);
             rep.outcome.tag = rep.tag;
             kh_ack_t *v = rep.noutcomes ? rep.outcomes : &rep.outcome;
             size_t nv = rep.noutcomes ? rep.noutcomes : 1;
             for (size_t k = 0; k < nv; k++)
                 if (v[k].status == KH_STATUS_REJECTED) {
+                    count_reason(g, kh_err_from_name(v[k].reason));
                     kh_log(KH_LOG_INFO, "rejected", "reason", v[k].reason, "id", v[k].id,
                            "source", g->svc.role, (char *)NULL);
                     announce(g, v[k].id, v[k].reason, NULL);
@@ -388,6 +453,9 @@ static void on_back(void *zsock, void *arg)
                 kh_zsend_parts(g->front, data, lens, 2);
                 free(buf);
             }
+            uint64_t now = mono_us();
+            if (timed && now >= received_us)
+                kh_histogram_observe(g->m.ack_seconds, (double)(now - received_us) / 1e6);
             kh_codec_sreply_free(&rep);
         } else {
             kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
@@ -395,6 +463,62 @@ static void on_back(void *zsock, void *arg)
         kh_zmsg_close(&m);
     }
     kh_zwatch_kick(g->wfront);
+}
+
+/* Before each metrics write: what is in flight now. */
+static void on_metrics(kh_service_t *svc)
+{
+    ingest_t *g = svc->data;
+    kh_credit_stats_t st;
+    kh_credit_stats(g->credit, &st);
+    kh_gauge_set(g->m.inflight_events, (double)st.events);
+    kh_gauge_set(g->m.inflight_bytes, (double)st.bytes);
+    g->m.credit_resets->value = st.resets;
+}
+
+static void metrics_register(ingest_t *g)
+{
+    kh_metrics_t *m = g->svc.metrics;
+    static const char events[] =
+        "Events received, by what became of them here: forwarded to the scorer, "
+        "rejected, or answered failed (not decided; the source resends).";
+    g->m.forwarded =
+        kh_metrics_counter(m, "ingest_events_total", events, "outcome=\"forwarded\"");
+    g->m.rejected =
+        kh_metrics_counter(m, "ingest_events_total", events, "outcome=\"rejected\"");
+    g->m.failed =
+        kh_metrics_counter(m, "ingest_events_total", events, "outcome=\"failed\"");
+    for (int i = 0; i < NREASONS; i++) {
+        char l[64];
+        snprintf(l, sizeof l, "reason=\"%s\"", kh_err_name(-(i + 1)));
+        g->m.reason[i] = kh_metrics_counter(
+            m, "ingest_rejected_total",
+            "Events answered rejected, by SPEC section 5 reason: decided here, or by "
+            "the scorer (conflict) and relayed.",
+            l);
+    }
+    static const char failed[] =
+        "Events answered failed here, by reason: busy (the key has its allowance in "
+        "flight) or scorer_unreachable.";
+    g->m.busy = kh_metrics_counter(m, "ingest_failed_total", failed, "reason=\"busy\"");
+    g->m.unreachable = kh_metrics_counter(m, "ingest_failed_total", failed,
+                                          "reason=\"scorer_unreachable\"");
+    g->m.credit_resets = kh_metrics_counter(
+        m, "ingest_credit_resets_total",
+        "Keys whose in-flight count was forgotten after no answer for 30 s.", NULL);
+    g->m.inflight_events =
+        kh_metrics_gauge(m, "ingest_inflight_events",
+                         "Events forwarded to the scorer and not answered yet.", NULL);
+    g->m.inflight_bytes = kh_metrics_gauge(
+        m, "ingest_inflight_bytes",
+        "Bytes of the requests forwarded to the scorer and not answered yet.", NULL);
+    static const double secs[] = KH_METRICS_SECONDS;
+    g->m.ack_seconds = kh_metrics_histogram(
+        m, "ingest_ack_duration_seconds",
+        "Time from receiving a Submit to relaying the scorer's answer, after its "
+        "durable commit; one observation per answer (a batch is one).",
+        NULL, secs, sizeof secs / sizeof *secs);
+    g->svc.on_metrics = on_metrics;
 }
 
 static void on_stop(kh_service_t *svc)
@@ -421,6 +545,7 @@ int main(int argc, char **argv)
         kh_service_fini(&g.svc);
         return 1;
     }
+    metrics_register(&g);
     /* What a source can queue here before its sends wait (ZeroMQ stops
      * reading its connection): 256 Submits of at most 256 KiB, a bound on
      * memory however fast it sends. A line over 64 KiB is still answered

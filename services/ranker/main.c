@@ -17,6 +17,11 @@
  * start, every minute, and whenever the scorer announces a commit on its
  * PUB socket) asks the scorer to close every period whose end plus
  * grace_days has passed, and publishes each such month's first revision.
+ *
+ * Metrics (kh_service.h writes them): queries by kind and the time each
+ * read query took, hits and misses of the scorecard and ranking caches,
+ * commit notices received and lost on the way (subscriber gaps), and
+ * snapshots published.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -38,6 +43,11 @@
 
 #define BUDGET        64
 #define AUTO_CLOSE_MS 60000
+#define NKINDS        9 /* kh_query_kind_t values are 1..8 */
+
+/* The label of each query kind (kh_codec.h); NULL: not a kind. */
+static const char *const kind_names[NKINDS] = {
+    NULL, "ping", "rank", "station", "explain", "urban", "close", "status", "publish"};
 
 /*
  * A request to the scorer not answered yet. Closes come from `kaohe close`
@@ -95,6 +105,12 @@ typedef struct ranker {
     } rank;
     uint64_t last_batch;   /* of the last commit notice (0: none yet) */
     uint64_t lost_notices; /* commit notices dropped on the way to us */
+    struct {
+        kh_counter_t *queries[NKINDS];
+        kh_histogram_t *seconds[NKINDS]; /* the kinds that read: else NULL */
+        kh_counter_t *card_hits, *card_misses, *rank_hits, *rank_misses;
+        kh_counter_t *notices, *lost, *published;
+    } m;
 } ranker_t;
 
 /* One query's consistent view: a read txn and the events of the stations
@@ -268,6 +284,7 @@ static int view_score(view_t *v, int st, const kh_scorecard_t **out)
     cached_t *e = &r->cache[st];
     if (!e->card || e->stamp != stamp || e->group_stamp != group ||
         e->closed != v->closed || e->today != v->today || e->year != v->year) {
+        kh_counter_inc(r->m.card_misses);
         kh_scorecard_t *card = NULL;
         if ((rc = view_compute(v, st, &card)))
             return rc;
@@ -278,6 +295,8 @@ static int view_score(view_t *v, int st, const kh_scorecard_t **out)
                         .closed = v->closed,
                         .today = v->today,
                         .year = v->year};
+    } else {
+        kh_counter_inc(r->m.card_hits);
     }
     *out = e->card;
     return KH_OK;
@@ -339,9 +358,12 @@ static int query_rank(ranker_t *r, view_t *v, char **text)
     bool live = v->as_of == KH_DAY_NONE;
     if (live && r->rank.text && r->rank.seq == seq && r->rank.closed == v->closed &&
         r->rank.today == v->today && r->rank.year == v->year) {
+        kh_counter_inc(r->m.rank_hits);
         *text = strdup(r->rank.text);
         return *text ? KH_OK : KH_ENOMEM;
     }
+    if (live)
+        kh_counter_inc(r->m.rank_misses);
     const kh_scorecard_t **cards;
     kh_rank_row_t *rows;
     int rc = score_all(r, v, &cards, &rows);
@@ -694,6 +716,7 @@ static void publish_done(ranker_t *r, pending_t *p, const kh_scorer_reply_t *rep
     snprintf(pubs, sizeof pubs, "%llu", (unsigned long long)rep->outcome.seq);
     kh_log(KH_LOG_INFO, "snapshot published", "month", label, "rev", revs, "hash",
            json_string_value(hash), "publication", pubs, "by", p->actor, (char *)NULL);
+    kh_counter_inc(r->m.published);
     pending_answer(r, p, KH_OK, NULL,
                    json_pack("{s:s,s:O,s:O,s:b}", "month", label, "rev", rev, "hash",
                              hash, "changed", 1));
@@ -937,7 +960,14 @@ static void on_router(void *zsock, void *arg)
             kh_log(KH_LOG_WARN, "undecodable query", (char *)NULL);
             reply_json(r, &m, 0, KH_EPROTO, "undecodable query", NULL);
         } else {
+            uint64_t t0 = uv_hrtime();
             handle_query(r, &m, &q);
+            if (q.kind > 0 && q.kind < NKINDS) {
+                kh_counter_inc(r->m.queries[q.kind]);
+                if (r->m.seconds[q.kind])
+                    kh_histogram_observe(r->m.seconds[q.kind],
+                                         (double)(uv_hrtime() - t0) / 1e9);
+            }
         }
         kh_zmsg_close(&m);
     }
@@ -1104,6 +1134,7 @@ static void on_committed(void *zsock, void *arg)
                 kh_log(KH_LOG_DEBUG, "commit notice", "batch", b, (char *)NULL);
             }
             r->last_batch = c.batch;
+            kh_counter_inc(r->m.notices);
             kh_codec_committed_free(&c);
         }
         kh_zmsg_close(&m);
@@ -1111,6 +1142,59 @@ static void on_committed(void *zsock, void *arg)
     }
     if (any && r->svc.county->auto_close)
         on_timer(&r->timer);
+}
+
+/* Before each metrics write. */
+static void on_metrics(kh_service_t *svc)
+{
+    ranker_t *r = svc->data;
+    r->m.lost->value = r->lost_notices;
+}
+
+static void metrics_register(ranker_t *r)
+{
+    kh_metrics_t *m = r->svc.metrics;
+    static const double secs[] = KH_METRICS_SECONDS;
+    for (int k = 1; k < NKINDS; k++) {
+        char l[48];
+        snprintf(l, sizeof l, "kind=\"%s\"", kind_names[k]);
+        r->m.queries[k] = kh_metrics_counter(m, "ranker_queries_total",
+                                             "Queries answered, by kind.", l);
+    }
+    /* Closes and publications are answered later, through the scorer:
+     * only the queries that read are timed. */
+    for (int k = 1; k < NKINDS; k++) {
+        if (k == KH_Q_PING || k == KH_Q_CLOSE || k == KH_Q_PUBLISH)
+            continue;
+        char l[48];
+        snprintf(l, sizeof l, "kind=\"%s\"", kind_names[k]);
+        r->m.seconds[k] =
+            kh_metrics_histogram(m, "ranker_query_duration_seconds",
+                                 "Time to answer a query that reads the store, by kind.",
+                                 l, secs, sizeof secs / sizeof *secs);
+    }
+    static const char hits[] = "Live queries answered from a cache, by cache: a "
+                               "station's scorecard, or the ranking's text.";
+    static const char misses[] = "Live queries that had to compute, by cache: a "
+                                 "station's scorecard, or the ranking's text.";
+    r->m.card_hits =
+        kh_metrics_counter(m, "ranker_cache_hits_total", hits, "cache=\"scorecard\"");
+    r->m.rank_hits =
+        kh_metrics_counter(m, "ranker_cache_hits_total", hits, "cache=\"ranking\"");
+    r->m.card_misses =
+        kh_metrics_counter(m, "ranker_cache_misses_total", misses, "cache=\"scorecard\"");
+    r->m.rank_misses =
+        kh_metrics_counter(m, "ranker_cache_misses_total", misses, "cache=\"ranking\"");
+    r->m.notices = kh_metrics_counter(m, "ranker_commit_notices_total",
+                                      "Commit notices received from the scorer.", NULL);
+    r->m.lost = kh_metrics_counter(
+        m, "ranker_commit_notices_lost_total",
+        "Commit notices the scorer sent that never arrived (subscriber gaps: dropped "
+        "at the high-water mark while the ranker was slow).",
+        NULL);
+    r->m.published = kh_metrics_counter(m, "ranker_snapshots_published_total",
+                                        "Month-end snapshot revisions published.", NULL);
+    r->svc.on_metrics = on_metrics;
 }
 
 static void on_stop(kh_service_t *svc)
@@ -1143,6 +1227,7 @@ int main(int argc, char **argv)
         kh_service_fini(&r.svc);
         return 1;
     }
+    metrics_register(&r);
     r.cache = calloc(r.svc.county->nstations, sizeof *r.cache);
     if (!r.cache) {
         kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);

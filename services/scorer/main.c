@@ -18,6 +18,11 @@
  *
  * Frames: [peer identity][envelope...][ScorerRequest] in; the reply echoes
  * every frame but the last, followed by a ScorerReply.
+ *
+ * Metrics (kh_service.h writes them): events by outcome, batches
+ * committed, events per commit and the time to apply and commit a batch
+ * (observed once per batch), the journal's length, the map's size and
+ * use, map growths, and batches that failed by error code.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +39,7 @@
 
 #define BATCH_MAX  4096  /* requests per commit */
 #define EVENTS_MAX 65536 /* events per commit (a request may carry many) */
+#define NCODES     8     /* write failure codes counted */
 
 typedef struct req {
     kh_zmsg_t msg;
@@ -56,6 +62,16 @@ typedef struct scorer {
     uint64_t batch_no;
     int failing; /* the error the last batch failed with, KH_OK if none */
     req_t *reqs; /* BATCH_MAX */
+    struct {
+        kh_counter_t *accepted, *duplicate, *conflict, *rejected, *failed;
+        kh_counter_t *batches, *growths;
+        struct {
+            int code;
+            kh_counter_t *c;
+        } failures[NCODES]; /* registered as codes occur, after the usual ones */
+        kh_histogram_t *batch_events, *commit_seconds;
+        kh_gauge_t *journal, *map_bytes, *used_bytes;
+    } m;
 } scorer_t;
 
 /* Applies the decoded batch in one txn. Returns KH_OK or the error that
@@ -238,6 +254,58 @@ static void failed(kh_ack_t *o, uint64_t tag, const char *id, int err)
     snprintf(o->id, sizeof o->id, "%s", id);
 }
 
+/* Counts the outcome of every event of the batch (after its replies are
+ * settled, committed or failed); returns how many events it had. */
+static size_t count_outcomes(scorer_t *s, const req_t *reqs, int n)
+{
+    uint64_t c[6] = {0}; /* by kh_status_t */
+    uint64_t conflict = 0, events = 0;
+    for (int i = 0; i < n; i++) {
+        const kh_ack_t *v = &reqs[i].out;
+        size_t nv = 1;
+        if (reqs[i].sreq.kind == KH_SREQ_EVENTS) {
+            v = reqs[i].outs;
+            nv = reqs[i].n;
+        } else if (reqs[i].sreq.kind != KH_SREQ_EVENT) {
+            continue;
+        }
+        for (size_t j = 0; j < nv; j++) {
+            if ((unsigned)v[j].status < 6)
+                c[v[j].status]++;
+            if (v[j].status == KH_STATUS_REJECTED && strcmp(v[j].reason, "conflict") == 0)
+                conflict++;
+        }
+        events += nv;
+    }
+    kh_counter_add(s->m.accepted, c[KH_STATUS_ACCEPTED]);
+    kh_counter_add(s->m.duplicate, c[KH_STATUS_DUPLICATE]);
+    kh_counter_add(s->m.conflict, conflict);
+    kh_counter_add(s->m.rejected, c[KH_STATUS_REJECTED] - conflict);
+    kh_counter_add(s->m.failed, c[KH_STATUS_FAILED]);
+    return (size_t)events;
+}
+
+/* The failure counter of an error code, registered the first time. */
+static kh_counter_t *failure_counter(scorer_t *s, int code)
+{
+    int i;
+    for (i = 0; i < NCODES && s->m.failures[i].c; i++)
+        if (s->m.failures[i].code == code)
+            return s->m.failures[i].c;
+    if (i == NCODES)
+        code = KH_ESTORE; /* every slot taken: counted as a storage error */
+    char l[64];
+    snprintf(l, sizeof l, "code=\"%s\"", kh_err_name(code));
+    kh_counter_t *c = kh_metrics_counter(
+        s->svc.metrics, "scorer_write_failures_total",
+        "Batches not committed (their events answered failed), by error code.", l);
+    if (i < NCODES) {
+        s->m.failures[i].code = code;
+        s->m.failures[i].c = c;
+    }
+    return c;
+}
+
 static void on_readable(void *zsock, void *arg)
 {
     scorer_t *s = arg;
@@ -294,6 +362,7 @@ static void on_readable(void *zsock, void *arg)
     uint64_t last_seq = 0;
     kh_day_t closed = KH_DAY_NONE;
     int rc;
+    uint64_t t0 = uv_hrtime();
     for (;;) {
         rc = apply_batch(s, reqs, n, &last_seq, &closed);
         if (rc != KH_EMAP_FULL)
@@ -305,7 +374,9 @@ static void on_readable(void *zsock, void *arg)
         }
         snprintf(sz, sizeof sz, "%zu", kh_store_map_size(s->store));
         kh_log(KH_LOG_INFO, "store map grown", "bytes", sz, (char *)NULL);
+        kh_counter_inc(s->m.growths);
     }
+    double took = (double)(uv_hrtime() - t0) / 1e9;
     if (rc != KH_OK) {
         /* Nothing of the batch is durable: say so, the sources retry. A
          * full disk is logged once, when writes start failing, and again
@@ -314,6 +385,7 @@ static void on_readable(void *zsock, void *arg)
             kh_log(KH_LOG_ERROR, "batch not committed, sources will resend", "cause",
                    kh_strerror(rc), "code", kh_err_name(rc), (char *)NULL);
         s->failing = rc;
+        kh_counter_inc(failure_counter(s, rc));
         for (int i = 0; i < n; i++) {
             failed(&reqs[i].out, reqs[i].sreq.tag, reqs[i].ev.id, rc);
             for (size_t j = 0; j < reqs[i].n; j++) {
@@ -330,8 +402,14 @@ static void on_readable(void *zsock, void *arg)
             s->failing = KH_OK;
         }
         publish(s, reqs, n, nevents, last_seq, closed);
+        kh_counter_inc(s->m.batches);
+        kh_histogram_observe(s->m.commit_seconds, took);
+        kh_gauge_set(s->m.journal, (double)last_seq);
     }
     reply_all(s, reqs, n, last_seq, closed);
+    size_t events = count_outcomes(s, reqs, n);
+    if (rc == KH_OK && events)
+        kh_histogram_observe(s->m.batch_events, (double)events);
     for (int i = 0; i < n; i++) {
         for (size_t j = 0; j < reqs[i].n; j++)
             kh_event_clear(&reqs[i].evs[j]);
@@ -349,6 +427,65 @@ static void on_readable(void *zsock, void *arg)
                (char *)NULL);
         kh_service_stop(&s->svc, 1);
     }
+}
+
+/* Before each metrics write: the store's size, use and length. */
+static void on_metrics(kh_service_t *svc)
+{
+    scorer_t *s = svc->data;
+    kh_store_info_t info;
+    if (kh_store_info(s->store, &info) != KH_OK)
+        return;
+    kh_gauge_set(s->m.map_bytes, (double)info.map_size);
+    kh_gauge_set(s->m.used_bytes, (double)info.used);
+    kh_gauge_set(s->m.journal, (double)info.last_seq);
+}
+
+static void metrics_register(scorer_t *s)
+{
+    kh_metrics_t *m = s->svc.metrics;
+    static const char events[] =
+        "Events decided, by outcome: accepted, duplicate, conflict, rejected "
+        "(undecodable or not from a service) or failed (batch not committed).";
+    s->m.accepted =
+        kh_metrics_counter(m, "scorer_events_total", events, "outcome=\"accepted\"");
+    s->m.duplicate =
+        kh_metrics_counter(m, "scorer_events_total", events, "outcome=\"duplicate\"");
+    s->m.conflict =
+        kh_metrics_counter(m, "scorer_events_total", events, "outcome=\"conflict\"");
+    s->m.rejected =
+        kh_metrics_counter(m, "scorer_events_total", events, "outcome=\"rejected\"");
+    s->m.failed =
+        kh_metrics_counter(m, "scorer_events_total", events, "outcome=\"failed\"");
+    s->m.batches = kh_metrics_counter(
+        m, "scorer_batches_total", "Write transactions committed (group commits).", NULL);
+    static const double sizes[] = {1,   2,    4,    8,    16,   32,    64,    128,  256,
+                                   512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
+    s->m.batch_events = kh_metrics_histogram(m, "scorer_batch_events",
+                                             "Events per committed write transaction.",
+                                             NULL, sizes, sizeof sizes / sizeof *sizes);
+    static const double secs[] = KH_METRICS_SECONDS;
+    s->m.commit_seconds = kh_metrics_histogram(
+        m, "scorer_commit_duration_seconds",
+        "Time to apply a batch and commit it durably (map growths included).", NULL, secs,
+        sizeof secs / sizeof *secs);
+    s->m.journal =
+        kh_metrics_gauge(m, "scorer_journal_events",
+                         "Events in the journal (its last sequence number).", NULL);
+    s->m.map_bytes =
+        kh_metrics_gauge(m, "scorer_store_map_bytes",
+                         "Size of the LMDB map (it doubles when full).", NULL);
+    s->m.used_bytes = kh_metrics_gauge(m, "scorer_store_used_bytes",
+                                       "Bytes of the LMDB map in use.", NULL);
+    s->m.growths = kh_metrics_counter(m, "scorer_map_growths_total",
+                                      "Times the LMDB map was doubled.", NULL);
+    /* The usual failure codes exist from the start (at 0). */
+    failure_counter(s, KH_ENOSPC);
+    failure_counter(s, KH_EMAP_FULL);
+    failure_counter(s, KH_EIO);
+    failure_counter(s, KH_ESTORE);
+    s->svc.on_metrics = on_metrics;
+    on_metrics(&s->svc);
 }
 
 static void on_stop(kh_service_t *svc)
@@ -392,6 +529,7 @@ int main(int argc, char **argv)
         kh_log(KH_LOG_INFO, "store opened", "path", path, "last_seq", seq, "map_bytes",
                map, (char *)NULL);
     }
+    metrics_register(&s);
     s.reqs = calloc(BATCH_MAX, sizeof *s.reqs);
     s.router = kh_service_socket(&s.svc, ZMQ_ROUTER, "scorer", true);
     s.pub = kh_service_socket(&s.svc, ZMQ_PUB, "scorer-pub", true);
