@@ -33,7 +33,7 @@
  * number of bytes it takes and the code point, or 0 when the bytes at s
  * do not start a valid, shortest-form, non-surrogate sequence.
  */
-static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+size_t kh_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
     unsigned char c = s[0];
     size_t n;
@@ -97,7 +97,7 @@ size_t kh_display_width_n(const char *s, size_t len)
     size_t w = 0;
     while (len > 0) {
         uint32_t cp;
-        size_t n = utf8_next(p, len, &cp);
+        size_t n = kh_utf8_next(p, len, &cp);
         if (n == 0) {
             w += 1; /* an invalid byte shows as one replacement glyph */
             n = 1;
@@ -137,7 +137,7 @@ size_t kh_display_fit(const char *s, size_t width, char *buf, size_t cap)
     size_t used = 0, w = 0;
     while (used < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + used, len - used, &cp);
+        size_t n = kh_utf8_next(p + used, len - used, &cp);
         size_t cw = n ? (size_t)kh_display_cp_width(cp) : 1;
         if (n == 0)
             n = 1;
@@ -192,7 +192,7 @@ static json_t *jstr(const char *s)
     size_t i = 0, o = 0;
     while (i < len) {
         uint32_t cp;
-        size_t n = utf8_next(p + i, len - i, &cp);
+        size_t n = kh_utf8_next(p + i, len - i, &cp);
         if (n == 0 || cp == 0) {
             memcpy(clean + o, "\xEF\xBF\xBD", 3);
             o += 3;

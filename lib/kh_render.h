@@ -128,6 +128,10 @@ int kh_render_urban_table(FILE *out, const json_t *doc);
  * has a width.
  */
 
+/* Decodes one UTF-8 sequence at s (len > 0 bytes available): the number
+ * of bytes it takes and its code point in *cp, or 0 when the bytes do not
+ * start a valid, shortest-form, non-surrogate sequence. */
+size_t kh_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
 /* Columns of one code point (0, 1 or 2). */
 int kh_display_cp_width(uint32_t cp);
 /* Columns of a NUL-terminated string; NULL is 0. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kh_be.h"
 #include "kh_error.h"
 
 #define HASH_LEN 16
@@ -60,20 +61,6 @@ static int from_mdb(int rc)
     default:
         return KH_ESTORE;
     }
-}
-
-static void put_u64(uint8_t *b, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        b[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *b)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | b[i];
-    return v;
 }
 
 int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
@@ -265,13 +252,13 @@ static uint64_t meta_u64(kh_txn_t *t, const char *name)
     MDB_val v;
     if (tget(t, t->st->meta, name, strlen(name), &v) != KH_OK || v.mv_size != 8)
         return 0;
-    return get_u64(v.mv_data);
+    return kh_get_u64(v.mv_data);
 }
 
 static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x)
 {
     uint8_t b[8];
-    put_u64(b, x);
+    kh_put_u64(b, x);
     tput(t, t->st->meta, name, strlen(name), b, 8, 0);
 }
 
@@ -289,7 +276,7 @@ kh_day_t kh_store_closed_through(kh_txn_t *txn)
     MDB_val v;
     if (tget(txn, txn->st->meta, "closed_through", 14, &v) != KH_OK || v.mv_size != 8)
         return KH_DAY_NONE;
-    return (kh_day_t)((int64_t)get_u64(v.mv_data) - INT64_C(0x80000000));
+    return (kh_day_t)((int64_t)kh_get_u64(v.mv_data) - INT64_C(0x80000000));
 }
 
 int kh_store_close_through(kh_txn_t *txn, kh_day_t day)
@@ -316,14 +303,14 @@ uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code)
     MDB_val v;
     if (tget(txn, txn->st->meta, k, n, &v) != KH_OK || v.mv_size != 8)
         return 0;
-    return get_u64(v.mv_data);
+    return kh_get_u64(v.mv_data);
 }
 
 static void stamp(kh_txn_t *t, const char *code, uint64_t seq)
 {
     uint8_t k[KEY_MAX], b[8];
     size_t n = stamp_key(k, code);
-    put_u64(b, seq);
+    kh_put_u64(b, seq);
     tput(t, t->st->meta, k, n, b, 8, 0);
 }
 
@@ -333,7 +320,7 @@ static size_t index_key(uint8_t *k, const char *name, uint64_t seq)
     size_t n = strlen(name);
     memcpy(k, name, n);
     k[n] = 0;
-    put_u64(k + n + 1, seq);
+    kh_put_u64(k + n + 1, seq);
     return n + 9;
 }
 
@@ -354,7 +341,7 @@ static int index_each(kh_txn_t *t, MDB_dbi dbi, const char *name,
     while (rc == 0) {
         if (key.mv_size != plen + 8 || memcmp(key.mv_data, k, plen) != 0)
             break;
-        if (fn(t, get_u64((uint8_t *)key.mv_data + plen), &val, arg))
+        if (fn(t, kh_get_u64((uint8_t *)key.mv_data + plen), &val, arg))
             break;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
@@ -383,7 +370,7 @@ static int stamp_case_station(kh_txn_t *t, uint64_t seq, const MDB_val *val, voi
         return 0;
     }
     uint8_t k[8];
-    put_u64(k, seq);
+    kh_put_u64(k, seq);
     MDB_val v;
     if (tget(t, t->st->journal, k, 8, &v) != KH_OK)
         return 1;
@@ -416,7 +403,7 @@ int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_
     if (rc == KH_OK) {
         if (v.mv_size == HASH_LEN + 8 && memcmp(v.mv_data, hash, HASH_LEN) == 0) {
             out->status = KH_STATUS_DUPLICATE;
-            out->seq = get_u64((uint8_t *)v.mv_data + HASH_LEN);
+            out->seq = kh_get_u64((uint8_t *)v.mv_data + HASH_LEN);
         } else {
             out->status = KH_STATUS_REJECTED;
             snprintf(out->reason, sizeof out->reason, "%s", kh_err_name(KH_ECONFLICT));
@@ -428,10 +415,10 @@ int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_
 
     uint64_t seq = kh_store_last_seq(txn) + 1;
     uint8_t sk[8], dv[HASH_LEN + 8], ik[KEY_MAX];
-    put_u64(sk, seq);
+    kh_put_u64(sk, seq);
     tput(txn, txn->st->journal, sk, 8, pb, len, MDB_APPEND);
     memcpy(dv, hash, HASH_LEN);
-    put_u64(dv + HASH_LEN, seq);
+    kh_put_u64(dv + HASH_LEN, seq);
     tput(txn, txn->st->dedup, dk, idlen + 1, dv, sizeof dv, 0);
     tput(txn, txn->st->station, ik, index_key(ik, ev->station, seq), "", 0, 0);
     stamp(txn, ev->station, seq);
@@ -521,7 +508,7 @@ int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set)
     for (size_t i = 0; i < own.n && rc == KH_OK; i++) {
         seqs_add(txn, own.v[i], NULL, &all);
         uint8_t k[8];
-        put_u64(k, own.v[i]);
+        kh_put_u64(k, own.v[i]);
         MDB_val v;
         if ((rc = tget(txn, txn->st->journal, k, 8, &v)) != KH_OK)
             break;
@@ -538,7 +525,7 @@ int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set)
             if (i && all.v[i] == all.v[i - 1])
                 continue;
             uint8_t k[8];
-            put_u64(k, all.v[i]);
+            kh_put_u64(k, all.v[i]);
             MDB_val v;
             if ((rc = tget(txn, txn->st->journal, k, 8, &v)) == KH_OK)
                 rc = evset_push(set, all.v[i], v.mv_data, v.mv_size);
@@ -558,11 +545,11 @@ int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb, 
     if (rc)
         return txn->err = from_mdb(rc);
     uint8_t k[8];
-    put_u64(k, from);
+    kh_put_u64(k, from);
     MDB_val key = {8, k}, val;
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
     while (rc == 0) {
-        if (cb(get_u64(key.mv_data), val.mv_data, val.mv_size, arg))
+        if (cb(kh_get_u64(key.mv_data), val.mv_data, val.mv_size, arg))
             break;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
@@ -570,19 +557,6 @@ int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb, 
         txn->err = from_mdb(rc);
     mdb_cursor_close(cur);
     return txn->err;
-}
-
-static void put_u32(uint8_t *b, uint32_t v)
-{
-    b[0] = (uint8_t)(v >> 24);
-    b[1] = (uint8_t)(v >> 16);
-    b[2] = (uint8_t)(v >> 8);
-    b[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *b)
-{
-    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
 }
 
 uint32_t kh_store_snap_latest_rev(kh_txn_t *txn, uint32_t month)
@@ -594,15 +568,15 @@ uint32_t kh_store_snap_latest_rev(kh_txn_t *txn, uint32_t month)
         return 0;
     /* The first key past this month, then one step back. */
     uint8_t k[8];
-    put_u32(k, month + 1);
-    put_u32(k + 4, 0);
+    kh_put_u32(k, month + 1);
+    kh_put_u32(k + 4, 0);
     MDB_val key = {8, k}, val;
     int rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
     rc = rc == 0 ? mdb_cursor_get(cur, &key, &val, MDB_PREV)
                  : mdb_cursor_get(cur, &key, &val, MDB_LAST);
     uint32_t rev = 0;
-    if (rc == 0 && key.mv_size == 8 && get_u32(key.mv_data) == month)
-        rev = get_u32((uint8_t *)key.mv_data + 4);
+    if (rc == 0 && key.mv_size == 8 && kh_get_u32(key.mv_data) == month)
+        rev = kh_get_u32((uint8_t *)key.mv_data + 4);
     mdb_cursor_close(cur);
     return rev;
 }
@@ -610,15 +584,15 @@ uint32_t kh_store_snap_latest_rev(kh_txn_t *txn, uint32_t month)
 int kh_store_snap_by_pubno(kh_txn_t *txn, uint64_t pubno, kh_snap_ref_t *ref)
 {
     uint8_t k[8];
-    put_u64(k, pubno);
+    kh_put_u64(k, pubno);
     MDB_val v;
     int rc = tget(txn, txn->st->snapseq, k, 8, &v);
     if (rc)
         return rc;
     if (v.mv_size != 8)
         return KH_ESTORE;
-    ref->month = get_u32(v.mv_data);
-    ref->rev = get_u32((uint8_t *)v.mv_data + 4);
+    ref->month = kh_get_u32(v.mv_data);
+    ref->rev = kh_get_u32((uint8_t *)v.mv_data + 4);
     ref->pubno = pubno;
     return KH_OK;
 }
@@ -644,11 +618,11 @@ int kh_store_snap_put(kh_txn_t *txn, uint32_t month, uint32_t rev, uint64_t expe
     if (last != expect_last || kh_store_snap_latest_rev(txn, month) + 1 != rev)
         return KH_ECONFLICT;
     uint8_t k[8], pk[8];
-    put_u32(k, month);
-    put_u32(k + 4, rev);
+    kh_put_u32(k, month);
+    kh_put_u32(k + 4, rev);
     /* NOOVERWRITE: a published revision is never replaced. */
     tput(txn, txn->st->snap, k, 8, doc, len, MDB_NOOVERWRITE);
-    put_u64(pk, last + 1);
+    kh_put_u64(pk, last + 1);
     tput(txn, txn->st->snapseq, pk, 8, k, 8, MDB_APPEND);
     meta_put_u64(txn, "snap_last", last + 1);
     if (txn->err == KH_OK)
@@ -660,8 +634,8 @@ int kh_store_snap_get(kh_txn_t *txn, uint32_t month, uint32_t rev, char **doc,
                       size_t *len)
 {
     uint8_t k[8];
-    put_u32(k, month);
-    put_u32(k + 4, rev);
+    kh_put_u32(k, month);
+    kh_put_u32(k + 4, rev);
     MDB_val v;
     int rc = tget(txn, txn->st->snap, k, 8, &v);
     if (rc)

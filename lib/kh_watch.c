@@ -43,37 +43,6 @@
 /* text                                                                 */
 /* ------------------------------------------------------------------ */
 
-/* The length of the valid, shortest-form UTF-8 sequence at s (n bytes
- * available) and its code point, or 0. */
-static size_t u8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t len;
-    uint32_t v, min;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    } else if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2, v = s[0] & 0x1F, min = 0x80;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3, v = s[0] & 0x0F, min = 0x800;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4, v = s[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-        return 0;
-    *cp = v;
-    return len;
-}
-
 /* A malloc'd copy of s safe to write to a terminal: C0 and C1 controls,
  * DEL and bytes of invalid UTF-8 become '?'. NULL s is "". */
 static char *clean_dup(const char *s)
@@ -88,7 +57,7 @@ static char *clean_dup(const char *s)
     size_t i = 0, o = 0;
     while (i < n) {
         uint32_t cp;
-        size_t len = u8_seq(p + i, n - i, &cp);
+        size_t len = kh_utf8_next(p + i, n - i, &cp);
         if (len == 0 || cp < 0x20 || (cp >= 0x7F && cp < 0xA0)) {
             out[o++] = '?';
             i += len ? len : 1;
@@ -125,7 +94,7 @@ static void fit_left(const char *s, size_t width, char *buf, size_t cap)
     size_t n = strlen(s), i = 0;
     while (i < n && w > width - 1) {
         uint32_t cp = 0;
-        size_t len = u8_seq(p + i, n - i, &cp);
+        size_t len = kh_utf8_next(p + i, n - i, &cp);
         if (len == 0)
             len = 1;
         w -= kh_display_width_n(s + i, len);

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "kh_be.h"
 #include "kh_codec.h"
 #include "kh_credit.h"
 #include "kh_error.h"
@@ -80,30 +81,6 @@ static const kh_credit_limits_t credit_limits = {
     .stale_us = 30 * 1000000LL,
 };
 
-static void put_u32(uint8_t *b, uint32_t v)
-{
-    b[0] = (uint8_t)(v >> 24);
-    b[1] = (uint8_t)(v >> 16);
-    b[2] = (uint8_t)(v >> 8);
-    b[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-static void put_u64(uint8_t *b, uint64_t v)
-{
-    put_u32(b, (uint32_t)(v >> 32));
-    put_u32(b + 4, (uint32_t)v);
-}
-
-static uint64_t get_u64(const uint8_t *b)
-{
-    return (uint64_t)get_u32(b) << 32 | get_u32(b + 4);
-}
-
 /* The second envelope frame of a forwarded request: the credit it took,
  * "KEY\0", its event count and its byte count (u32 BE each), and when the
  * Submit was received (u64 BE, microseconds of the monotonic clock),
@@ -117,9 +94,9 @@ static size_t credit_frame(uint8_t *f, size_t cap, const char *key, uint32_t eve
     if (n + 1 + CREDIT_TAIL > cap)
         return 0;
     memcpy(f, key, n + 1);
-    put_u32(f + n + 1, events);
-    put_u32(f + n + 5, bytes);
-    put_u64(f + n + 9, received_us);
+    kh_put_u32(f + n + 1, events);
+    kh_put_u32(f + n + 5, bytes);
+    kh_put_u64(f + n + 9, received_us);
     return n + 1 + CREDIT_TAIL;
 }
 
@@ -415,9 +392,9 @@ static bool give_back(ingest_t *g, const kh_zmsg_t *m, uint64_t *received_us)
     const uint8_t *nul = n > CREDIT_TAIL ? memchr(f, '\0', n - CREDIT_TAIL) : NULL;
     if (!nul || (size_t)(nul - f) + 1 + CREDIT_TAIL != n)
         return false;
-    kh_credit_give(g->credit, (const char *)f, get_u32(nul + 1), get_u32(nul + 5),
+    kh_credit_give(g->credit, (const char *)f, kh_get_u32(nul + 1), kh_get_u32(nul + 5),
                    kh_time_now());
-    *received_us = get_u64(nul + 9);
+    *received_us = kh_get_u64(nul + 9);
     return true;
 }
 
