@@ -1137,6 +1137,18 @@ static void ctx_free(ctx_t *c)
 /* public                                                               */
 /* ------------------------------------------------------------------ */
 
+void kh_scorecard_strip(kh_scorecard_t *card)
+{
+    for (size_t i = 0; card && card->items && i < card->nitems; i++) {
+        kh_item_score_t *is = &card->items[i];
+        for (size_t e = 0; is->entries && e < is->nentries; e++)
+            entry_free(&is->entries[e]);
+        free(is->entries);
+        is->entries = NULL;
+        is->nentries = 0;
+    }
+}
+
 void kh_scorecard_free(kh_scorecard_t **self_p)
 {
     if (!self_p || !*self_p)

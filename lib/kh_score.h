@@ -118,6 +118,9 @@ typedef struct kh_scorecard {
  * kh_scorecard_free). KH_OK, KH_EINVAL or KH_ENOMEM. */
 int kh_score_station(const kh_score_input_t *in, kh_scorecard_t **out);
 void kh_scorecard_free(kh_scorecard_t **self_p);
+/* Frees the explain entries of every item, keeping every figure: a card
+ * kept for rankings and scorecards, which never show the entries. */
+void kh_scorecard_strip(kh_scorecard_t *card);
 
 /*
  * Counts one station's counted prevention patrols per month of a year

@@ -264,13 +264,16 @@ static int view_compute(view_t *v, int st, kh_scorecard_t **card)
 }
 
 /* A station's scorecard in the view: from the cache when nothing it
- * depends on changed, else computed (and cached, for a live view). The
- * card belongs to the cache or the view; the caller must not free it. */
-static int view_score(view_t *v, int st, const kh_scorecard_t **out)
+ * depends on changed, else computed (and cached, for a live view). Cached
+ * cards keep their figures but not their explain entries (a province's
+ * thousands of cards would hold hundreds of megabytes of them): with
+ * `entries`, the card is computed afresh for this view. The card belongs
+ * to the cache or the view; the caller must not free it. */
+static int view_score_ex(view_t *v, int st, bool entries, const kh_scorecard_t **out)
 {
     ranker_t *r = v->r;
     int rc;
-    if (v->as_of != KH_DAY_NONE) {
+    if (v->as_of != KH_DAY_NONE || entries) {
         if (!v->owned[st] && (rc = view_compute(v, st, &v->owned[st])))
             return rc;
         *out = v->owned[st];
@@ -288,6 +291,7 @@ static int view_score(view_t *v, int st, const kh_scorecard_t **out)
         kh_scorecard_t *card = NULL;
         if ((rc = view_compute(v, st, &card)))
             return rc;
+        kh_scorecard_strip(card);
         kh_scorecard_free(&e->card);
         *e = (cached_t){.card = card,
                         .stamp = stamp,
@@ -300,6 +304,11 @@ static int view_score(view_t *v, int st, const kh_scorecard_t **out)
     }
     *out = e->card;
     return KH_OK;
+}
+
+static int view_score(view_t *v, int st, const kh_scorecard_t **out)
+{
+    return view_score_ex(v, st, false, out);
 }
 
 static void send_reply(ranker_t *r, const uint8_t *ident, size_t ident_len, uint64_t tag,
@@ -904,7 +913,7 @@ static void handle_query(ranker_t *r, const kh_zmsg_t *m, const kh_query_t *q)
             doc = kh_render_station_json(c, r->svc.catalog, card);
         break;
     case KH_Q_EXPLAIN:
-        if ((rc = view_score(&v, st, &card)) == KH_OK)
+        if ((rc = view_score_ex(&v, st, true, &card)) == KH_OK)
             doc = kh_render_explain_json(c, r->svc.catalog, card, (size_t)item);
         break;
     case KH_Q_URBAN: {

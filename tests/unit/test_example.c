@@ -459,6 +459,41 @@ static void test_nm_walkthrough(void **state)
     free(urban.counts);
 }
 
+/* A stripped card (the ranker's cache) keeps every figure, no entries. */
+static void test_strip(void **state)
+{
+    const fixture_t *f = *state;
+    size_t n = f->county->nstations;
+    kh_scorecard_t **a = calloc(n, sizeof *a), **b = calloc(n, sizeof *b);
+    kh_urban_t ua = {0}, ub = {0};
+    score_all(f, KH_DAY_NONE, false, &ua, a);
+    score_all(f, KH_DAY_NONE, false, &ub, b);
+    size_t had = 0;
+    for (size_t i = 0; i < n; i++) {
+        kh_scorecard_strip(b[i]);
+        assert_int_equal(a[i]->total, b[i]->total);
+        assert_int_equal(a[i]->bonus, b[i]->bonus);
+        assert_int_equal(a[i]->pending, b[i]->pending);
+        for (size_t s = 0; s < a[i]->nsections; s++)
+            assert_int_equal(a[i]->sections[s].score, b[i]->sections[s].score);
+        for (size_t k = 0; k < a[i]->nitems; k++) {
+            const kh_item_score_t *x = &a[i]->items[k], *y = &b[i]->items[k];
+            assert_true(x->deducted == y->deducted && x->bonus == y->bonus &&
+                        x->pending == y->pending && x->self_score == y->self_score);
+            assert_int_equal(y->nentries, 0);
+            assert_null(y->entries);
+            had += x->nentries;
+        }
+        kh_scorecard_free(&a[i]);
+        kh_scorecard_free(&b[i]);
+    }
+    assert_true(had > 0); /* there were entries to strip */
+    free(a);
+    free(b);
+    free(ua.counts);
+    free(ub.counts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_open_own_events),
         cmocka_unit_test(test_closed_feb_own_events),
         cmocka_unit_test(test_nm_walkthrough),
+        cmocka_unit_test(test_strip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
