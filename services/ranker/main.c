@@ -260,6 +260,10 @@ static int view_compute(view_t *v, int st, kh_scorecard_t **card)
         return rc;
     rc = kh_score_station(&in, card);
     free(p);
+    /* Scored: its events can go (a ranking of a province would otherwise
+     * hold every event of the year decoded at once). */
+    kh_evset_clear(&v->sets[st]);
+    v->loaded[st] = false;
     return rc;
 }
 
