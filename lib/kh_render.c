@@ -975,6 +975,21 @@ int kh_render_explain_table(FILE *out, const json_t *doc)
     return done(out, rc);
 }
 
+long kh_render_urban_place(const json_t *stations, const json_t *row)
+{
+    /* Ties share a place: 1 + the stations with more patrols. */
+    json_int_t mine = json_integer_value(json_object_get(row, "patrols"));
+    long place = 1;
+    size_t j;
+    const json_t *other;
+    json_array_foreach(stations, j, other)
+    {
+        if (json_integer_value(json_object_get(other, "patrols")) > mine)
+            place++;
+    }
+    return place;
+}
+
 #define URBAN_COLS 6
 
 int kh_render_urban_table(FILE *out, const json_t *doc)
@@ -989,20 +1004,12 @@ int kh_render_urban_table(FILE *out, const json_t *doc)
     table_t t;
     table_init(&t, cols, URBAN_COLS);
 
-    size_t i, j;
-    const json_t *row, *other;
+    size_t i;
+    const json_t *row;
     json_array_foreach(stations, i, row)
     {
-        /* Ties share a place: 1 + the stations with more patrols. */
-        json_int_t mine = json_integer_value(json_object_get(row, "patrols"));
-        long place = 1;
-        json_array_foreach(stations, j, other)
-        {
-            if (json_integer_value(json_object_get(other, "patrols")) > mine)
-                place++;
-        }
         char rank[24], patrols[24], behind[24], ded[32];
-        snprintf(rank, sizeof rank, "%ld", place);
+        snprintf(rank, sizeof rank, "%ld", kh_render_urban_place(stations, row));
         const char *vals[URBAN_COLS] = {
             rank,
             get_str(row, "station"),

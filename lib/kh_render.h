@@ -89,6 +89,9 @@ json_t *kh_render_explain_json(const kh_county_t *county, const kh_catalog_t *ca
  *    "behind", "deducted"}]}
  * rows as kh_score_urban_month() wrote them (patrols descending).
  */
+/* The place of a row among the rows of an urban --json document's
+ * "stations": 1 + the stations with more patrols (ties share a place). */
+long kh_render_urban_place(const json_t *stations, const json_t *row);
 json_t *kh_render_urban_json(const kh_county_t *county, const char *month, bool closed,
                              const kh_urban_row_t *rows, size_t n);
 

@@ -489,20 +489,12 @@ static void urban_table(const kh_watch_view_t *v, tab_t *t)
 {
     tab_init(t, urban_cols, 6, 2);
     const json_t *stations = json_object_get(v->urban, "stations");
-    size_t i, j;
-    const json_t *row, *other;
+    size_t i;
+    const json_t *row;
     json_array_foreach(stations, i, row)
     {
-        /* Ties share a place: 1 + the stations with more patrols. */
-        json_int_t mine = json_integer_value(json_object_get(row, "patrols"));
-        long place = 1;
-        json_array_foreach(stations, j, other)
-        {
-            if (json_integer_value(json_object_get(other, "patrols")) > mine)
-                place++;
-        }
         char rank[24], patrols[24], behind[24], ded[32];
-        snprintf(rank, sizeof rank, "%ld", place);
+        snprintf(rank, sizeof rank, "%ld", kh_render_urban_place(stations, row));
         const char *vals[6] = {rank,
                                get_str(row, "station"),
                                get_str(row, "name"),
