@@ -30,6 +30,14 @@ struct kh_store {
     bool readonly;
 };
 
+/* A write txn's station stamps, kept in memory and written once each, at
+ * commit: a batch bumps the same few stamps over and over (open
+ * addressing on the code, linear probing; cap a power of two). */
+typedef struct stamp_slot {
+    char code[KH_CODE_MAX + 1]; /* "" for a free slot */
+    uint64_t seq;
+} stamp_slot_t;
+
 struct kh_txn {
     kh_store_t *st;
     MDB_txn *txn;
@@ -37,6 +45,8 @@ struct kh_txn {
     /* meta last_seq, read once and written once, at commit */
     uint64_t last_seq;
     bool seq_read, seq_dirty;
+    stamp_slot_t *stamps;
+    size_t nstamps, stamps_cap;
 };
 
 /* The one place LMDB codes become kh_err_t. */
@@ -192,17 +202,20 @@ int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)
 }
 
 static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x);
+static void stamps_flush(kh_txn_t *t);
 
 int kh_txn_commit(kh_txn_t **txn_p)
 {
     kh_txn_t *t = *txn_p;
     if (t->seq_dirty)
         meta_put_u64(t, "last_seq", t->last_seq);
+    stamps_flush(t);
     int rc = t->err;
     if (rc)
         mdb_txn_abort(t->txn);
     else
         rc = from_mdb(mdb_txn_commit(t->txn));
+    free(t->stamps);
     free(t);
     *txn_p = NULL;
     return rc;
@@ -213,6 +226,7 @@ void kh_txn_abort(kh_txn_t **txn_p)
     if (!txn_p || !*txn_p)
         return;
     mdb_txn_abort((*txn_p)->txn);
+    free((*txn_p)->stamps);
     free(*txn_p);
     *txn_p = NULL;
 }
@@ -296,8 +310,47 @@ static size_t stamp_key(uint8_t *k, const char *code)
     return 6 + n;
 }
 
+/* FNV-1a: the slot of a code in the txn's stamp table. */
+static size_t stamp_hash(const char *code)
+{
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (; *code; code++)
+        h = (h ^ (uint8_t)*code) * UINT64_C(1099511628211);
+    return (size_t)h;
+}
+
+/* The slot holding code, or the free slot where it belongs. */
+static stamp_slot_t *stamp_slot(stamp_slot_t *v, size_t cap, const char *code)
+{
+    size_t i = stamp_hash(code) & (cap - 1);
+    while (v[i].code[0] && strcmp(v[i].code, code) != 0)
+        i = (i + 1) & (cap - 1);
+    return &v[i];
+}
+
+/* Writes the txn's stamps to meta (at commit, and before a compare or
+ * copy reads them from the database). */
+static void stamps_flush(kh_txn_t *t)
+{
+    uint8_t k[KEY_MAX], b[8];
+    for (size_t i = 0; i < t->stamps_cap && t->nstamps; i++) {
+        stamp_slot_t *e = &t->stamps[i];
+        if (!e->code[0])
+            continue;
+        kh_put_u64(b, e->seq);
+        tput(t, t->st->meta, k, stamp_key(k, e->code), b, 8, 0);
+        e->code[0] = '\0';
+        t->nstamps--;
+    }
+}
+
 uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code)
 {
+    if (txn->nstamps) {
+        const stamp_slot_t *e = stamp_slot(txn->stamps, txn->stamps_cap, code);
+        if (e->code[0])
+            return e->seq;
+    }
     uint8_t k[KEY_MAX];
     size_t n = stamp_key(k, code);
     MDB_val v;
@@ -306,12 +359,33 @@ uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code)
     return kh_get_u64(v.mv_data);
 }
 
+/* Bumps a station's stamp to seq, in memory until the commit. */
 static void stamp(kh_txn_t *t, const char *code, uint64_t seq)
 {
-    uint8_t k[KEY_MAX], b[8];
-    size_t n = stamp_key(k, code);
-    kh_put_u64(b, seq);
-    tput(t, t->st->meta, k, n, b, 8, 0);
+    size_t n = strlen(code);
+    if (t->err || n == 0 || n > KH_CODE_MAX)
+        return;
+    if (2 * (t->nstamps + 1) > t->stamps_cap) {
+        /* keep the table at most half full */
+        size_t cap = t->stamps_cap ? 2 * t->stamps_cap : 64;
+        stamp_slot_t *v = calloc(cap, sizeof *v);
+        if (!v) {
+            t->err = KH_ENOMEM;
+            return;
+        }
+        for (size_t i = 0; i < t->stamps_cap; i++)
+            if (t->stamps[i].code[0])
+                *stamp_slot(v, cap, t->stamps[i].code) = t->stamps[i];
+        free(t->stamps);
+        t->stamps = v;
+        t->stamps_cap = cap;
+    }
+    stamp_slot_t *e = stamp_slot(t->stamps, t->stamps_cap, code);
+    if (!e->code[0]) {
+        memcpy(e->code, code, n + 1);
+        t->nstamps++;
+    }
+    e->seq = seq;
 }
 
 /* name 0x00 seq: prefix scans of one name come out in sequence order. */
@@ -383,50 +457,78 @@ static int stamp_case_station(kh_txn_t *t, uint64_t seq, const MDB_val *val, voi
     return 0;
 }
 
+/* Puts a call's or review's case index entry and stamps every station a
+ * call of its case names: the new entry is its case's last, so one cursor
+ * walks back from it over the case's earlier entries. */
+static void case_put_and_stamp(kh_txn_t *t, const kh_event_t *ev, uint64_t seq)
+{
+    if (t->err)
+        return;
+    uint8_t k[KEY_MAX];
+    size_t klen = index_key(k, ev->case_id, seq), plen = klen - 8;
+    const char *cv = ev->type == KH_EV_CALL ? ev->station : REVIEW_MARK;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(t->txn, t->st->kase, &cur);
+    if (rc) {
+        t->err = from_mdb(rc);
+        return;
+    }
+    MDB_val key = {klen, k}, val = {strlen(cv), (void *)cv};
+    rc = mdb_cursor_put(cur, &key, &val, 0);
+    while (rc == 0) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+        if (rc || key.mv_size != klen || memcmp(key.mv_data, k, plen) != 0 ||
+            stamp_case_station(t, kh_get_u64((uint8_t *)key.mv_data + plen), &val, &seq))
+            break;
+    }
+    if (rc && rc != MDB_NOTFOUND && t->err == KH_OK)
+        t->err = from_mdb(rc);
+    mdb_cursor_close(cur);
+}
+
 int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_t *ev,
                    kh_ack_t *out)
 {
     if (txn->err)
         return txn->err;
     memset(out, 0, sizeof *out);
-    snprintf(out->id, sizeof out->id, "%s", ev->id);
+    /* ev->id and out->id are both KH_ID_MAX + 1 bytes, below KEY_MAX */
+    size_t idlen = strnlen(ev->id, KH_ID_MAX);
+    memcpy(out->id, ev->id, idlen);
+    out->id[idlen] = '\0';
 
-    uint8_t hash[HASH_LEN];
-    crypto_generichash(hash, sizeof hash, pb, len, NULL, 0);
-
-    uint8_t dk[KEY_MAX];
-    size_t idlen = strlen(ev->id);
+    uint64_t seq = kh_store_last_seq(txn) + 1;
+    if (txn->err)
+        return txn->err;
+    /* De-duplication in one descent: the put fails, and shows the stored
+     * value, when (source, id) is already there. */
+    uint8_t dk[KEY_MAX], dv[HASH_LEN + 8];
     dk[0] = (uint8_t)ev->source;
     memcpy(dk + 1, ev->id, idlen);
-    MDB_val v;
-    int rc = tget(txn, txn->st->dedup, dk, idlen + 1, &v);
-    if (rc == KH_OK) {
-        if (v.mv_size == HASH_LEN + 8 && memcmp(v.mv_data, hash, HASH_LEN) == 0) {
+    crypto_generichash(dv, HASH_LEN, pb, len, NULL, 0);
+    kh_put_u64(dv + HASH_LEN, seq);
+    MDB_val key = {idlen + 1, dk}, val = {sizeof dv, dv};
+    int rc = mdb_put(txn->txn, txn->st->dedup, &key, &val, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) {
+        if (val.mv_size == HASH_LEN + 8 && memcmp(val.mv_data, dv, HASH_LEN) == 0) {
             out->status = KH_STATUS_DUPLICATE;
-            out->seq = kh_get_u64((uint8_t *)v.mv_data + HASH_LEN);
+            out->seq = kh_get_u64((uint8_t *)val.mv_data + HASH_LEN);
         } else {
             out->status = KH_STATUS_REJECTED;
             snprintf(out->reason, sizeof out->reason, "%s", kh_err_name(KH_ECONFLICT));
         }
         return KH_OK;
     }
-    if (rc != KH_ENOTFOUND)
-        return rc;
+    if (rc)
+        return txn->err = from_mdb(rc);
 
-    uint64_t seq = kh_store_last_seq(txn) + 1;
-    uint8_t sk[8], dv[HASH_LEN + 8], ik[KEY_MAX];
+    uint8_t sk[8], ik[KEY_MAX];
     kh_put_u64(sk, seq);
     tput(txn, txn->st->journal, sk, 8, pb, len, MDB_APPEND);
-    memcpy(dv, hash, HASH_LEN);
-    kh_put_u64(dv + HASH_LEN, seq);
-    tput(txn, txn->st->dedup, dk, idlen + 1, dv, sizeof dv, 0);
     tput(txn, txn->st->station, ik, index_key(ik, ev->station, seq), "", 0, 0);
     stamp(txn, ev->station, seq);
-    if (ev->type == KH_EV_CALL || ev->type == KH_EV_LEGAL_REVIEW) {
-        const char *cv = ev->type == KH_EV_CALL ? ev->station : REVIEW_MARK;
-        tput(txn, txn->st->kase, ik, index_key(ik, ev->case_id, seq), cv, strlen(cv), 0);
-        index_each(txn, txn->st->kase, ev->case_id, stamp_case_station, &seq);
-    }
+    if (ev->type == KH_EV_CALL || ev->type == KH_EV_LEGAL_REVIEW)
+        case_put_and_stamp(txn, ev, seq);
     txn->last_seq = seq; /* written once, at commit */
     txn->seq_dirty = true;
     if (txn->err == KH_OK) {

@@ -156,6 +156,73 @@ static void test_case_fan_out(void **state)
     kh_store_close(&st);
 }
 
+/* Stamps in one write txn: read back before the commit, durable after
+ * it, gone with an abort; enough stations to grow the txn's table. */
+static void test_stamps_in_one_txn(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    enum { NST = 300, ROUNDS = 3 };
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+    uint64_t seq = 0;
+    for (int r = 0; r < ROUNDS; r++)
+        for (int i = 0; i < NST; i++) {
+            kh_event_t e;
+            char id[32], code[16], kase[16];
+            snprintf(id, sizeof id, "c%d-%d", r, i);
+            snprintf(code, sizeof code, "S%04d", i);
+            snprintf(kase, sizeof kase, "K%d-%d", r, i);
+            call(&e, id, code, kase, 0);
+            uint8_t *pb;
+            size_t len;
+            assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
+            kh_ack_t out;
+            assert_int_equal(kh_store_apply(txn, pb, len, &e, &out), KH_OK);
+            assert_int_equal(out.status, KH_STATUS_ACCEPTED);
+            assert_true(out.seq == ++seq);
+            /* read-your-writes: the bump is visible in the same txn */
+            assert_true(kh_store_station_stamp(txn, code) == seq);
+            free(pb);
+            kh_event_clear(&e);
+        }
+    /* every station's stamp is its last event's sequence */
+    for (int i = 0; i < NST; i++) {
+        char code[16];
+        snprintf(code, sizeof code, "S%04d", i);
+        assert_true(kh_store_station_stamp(txn, code) ==
+                    (uint64_t)((ROUNDS - 1) * NST + i + 1));
+    }
+    assert_true(kh_store_station_stamp(txn, "NONE") == 0);
+    assert_int_equal(kh_txn_commit(&txn), KH_OK);
+
+    /* committed: a reader sees each stamp; an aborted bump leaves them */
+    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+    kh_event_t e;
+    call(&e, "late", "S0000", "KL", 0);
+    uint8_t *pb;
+    size_t len;
+    assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
+    kh_ack_t out;
+    assert_int_equal(kh_store_apply(txn, pb, len, &e, &out), KH_OK);
+    assert_true(kh_store_station_stamp(txn, "S0000") == seq + 1);
+    kh_txn_abort(&txn);
+    free(pb);
+    kh_event_clear(&e);
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    for (int i = 0; i < NST; i++) {
+        char code[16];
+        snprintf(code, sizeof code, "S%04d", i);
+        assert_true(kh_store_station_stamp(txn, code) ==
+                    (uint64_t)((ROUNDS - 1) * NST + i + 1));
+    }
+    assert_true(kh_store_last_seq(txn) == seq);
+    kh_txn_abort(&txn);
+    kh_store_close(&st);
+}
+
 static void test_close_monotone(void **state)
 {
     (void)state;
@@ -225,6 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dedup_and_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_fan_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stamps_in_one_txn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_monotone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
     };
