@@ -554,7 +554,7 @@ int kh_cmd_feed(const kh_args_t *a)
         if (rate && next < f.n && inflight >= WINDOW)
             blocked_ns = now_ns();
         /* Paced: sleep in the poll until the next send is due (whole
-         * milliseconds), the last fraction in short naps, so sends go out
+         * milliseconds), the last fraction in one nap, so sends go out
          * within tens of microseconds of their schedule. */
         int timeout_ms = 100;
         if (rate && next < f.n && inflight < WINDOW) {
@@ -571,8 +571,11 @@ int kh_cmd_feed(const kh_args_t *a)
         int npoll = zmq_poll(items, (int)nitems, timeout_ms);
         if (npoll < 0)
             break;
-        if (npoll == 0 && timeout_ms == 0) {
-            struct timespec nap = {0, wait_ns < 50000 ? (long)wait_ns : 50000L};
+        if (npoll == 0 && timeout_ms == 0 && rate && next < f.n && inflight < WINDOW) {
+            /* under a millisecond to the next send: sleep until then (an
+             * answer arriving meanwhile waits at most that long; polling
+             * in a loop would take the CPU the services need) */
+            struct timespec nap = {0, (long)wait_ns};
             nanosleep(&nap, NULL);
         }
         for (size_t k = 0; k < nitems; k++) {

@@ -15,7 +15,10 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "kh_be.h"
 #include "kh_error.h"
@@ -91,8 +94,10 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
     mdb_env_set_maxreaders(st->env, 126);
     if ((rc = from_mdb(mdb_env_set_mapsize(st->env, st->map_size))))
         goto fail_env;
-    unsigned flags =
-        MDB_NOTLS | (opts->readonly ? MDB_RDONLY : 0) | (opts->nosync ? MDB_NOSYNC : 0);
+    /* MDB_NORDAHEAD: B-tree descents are random reads, and readahead
+     * would map (and count in the process's RSS) the pages around each. */
+    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opts->readonly ? MDB_RDONLY : 0) |
+                     (opts->nosync ? MDB_NOSYNC : 0);
     if ((rc = from_mdb(mdb_env_open(st->env, opts->dir, flags, 0600))))
         goto fail_env;
     /* The file may be larger than asked (a grown map): adopt its size. */
@@ -179,6 +184,34 @@ int kh_store_info(kh_store_t *st, kh_store_info_t *info)
 int kh_store_copy(kh_store_t *st, const char *dir)
 {
     return from_mdb(mdb_env_copy2(st->env, dir, MDB_CP_COMPACT));
+}
+
+int kh_store_unmap_pages(kh_store_t *st)
+{
+    /* LMDB does not tell where it mapped the file (me_mapaddr is only
+     * for MDB_FIXEDMAP): find the mapping of data.mdb, by device and
+     * inode, in /proc/self/maps. */
+    int fd;
+    struct stat sb;
+    if (mdb_env_get_fd(st->env, &fd) != 0 || fstat(fd, &sb) != 0)
+        return KH_ESTORE;
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return KH_EIO;
+    char line[512];
+    int rc = KH_ENOTFOUND;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, ino;
+        unsigned maj, mnr;
+        if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj, &mnr, &ino) != 5 ||
+            ino != (unsigned long)sb.st_ino || maj != major(sb.st_dev) ||
+            mnr != minor(sb.st_dev))
+            continue;
+        /* a read-only shared file mapping: nothing is lost, only unmapped */
+        rc = madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0 ? KH_OK : KH_ESTORE;
+    }
+    fclose(f);
+    return rc;
 }
 
 int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)

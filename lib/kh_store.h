@@ -75,6 +75,16 @@ int kh_store_info(kh_store_t *st, kh_store_info_t *info);
 int kh_store_copy(kh_store_t *st, const char *dir);
 
 /*
+ * Drops this process's mapping of the store's pages (the kernel's page
+ * cache keeps them; the next access maps a page again, a minor fault).
+ * A long-running process that touches pages all over the file over time
+ * (the scorer's random index inserts) otherwise keeps every page it ever
+ * touched in its resident set. Call only with no txn of this process
+ * open: their pointers into the map would not survive.
+ */
+int kh_store_unmap_pages(kh_store_t *st);
+
+/*
  * Compares the databases derived from the journal (dedup, station, case,
  * and the meta keys last_seq and stamp:*) of two stores, key by key. *same
  * says whether they agree; when not, what names the first difference

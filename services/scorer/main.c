@@ -37,9 +37,13 @@
 #include "kh_store.h"
 #include "kh_zuv.h"
 
-#define BATCH_MAX  4096  /* requests per commit */
-#define EVENTS_MAX 65536 /* events per commit (a request may carry many) */
-#define NCODES     8     /* write failure codes counted */
+#define BATCH_MAX  4096 /* requests per commit */
+#define EVENTS_MAX 4096 /* events per commit (a request may carry many) */
+/* How often the scorer drops its mapping of the store's pages
+ * (kh_store_unmap_pages), in ns: its inserts land all over the indexes,
+ * and without it every page it ever touched stays in its resident set. */
+#define UNMAP_EVERY_NS (UINT64_C(1000000000))
+#define NCODES         8 /* write failure codes counted */
 
 typedef struct req {
     kh_zmsg_t msg;
@@ -60,6 +64,8 @@ typedef struct scorer {
     void *router, *pub;
     kh_zwatch_t *watch;
     uint64_t batch_no;
+    uint64_t unmapped_ns; /* when the map's pages were last dropped */
+    bool unmap_failed;
     int failing; /* the error the last batch failed with, KH_OK if none */
     req_t *reqs; /* BATCH_MAX */
     struct {
@@ -419,6 +425,14 @@ static void on_readable(void *zsock, void *arg)
         kh_codec_sreq_free(&reqs[i].sreq);
         kh_event_clear(&reqs[i].ev);
         kh_zmsg_close(&reqs[i].msg);
+    }
+    if (rc == KH_OK && uv_hrtime() - s->unmapped_ns >= UNMAP_EVERY_NS) {
+        s->unmapped_ns = uv_hrtime();
+        int urc = kh_store_unmap_pages(s->store);
+        if (urc != KH_OK && !s->unmap_failed)
+            kh_log(KH_LOG_WARN, "cannot drop the store's mapped pages", "cause",
+                   kh_strerror(urc), (char *)NULL);
+        s->unmap_failed = urc != KH_OK;
     }
     if (rc == KH_EPANIC) {
         /* LMDB refuses every further txn: only a new process can reopen

@@ -223,6 +223,80 @@ static void test_stamps_in_one_txn(void **state)
     kh_store_close(&st);
 }
 
+/* kB of this process's resident file-backed pages (RssFile). */
+static long rss_file_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "RssFile: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+static int count_event(uint64_t seq, const uint8_t *pb, size_t len, void *arg)
+{
+    (void)seq;
+    (void)pb;
+    (void)len;
+    ++*(uint64_t *)arg;
+    return 0;
+}
+
+/* Dropping the map's pages unmaps them (the resident set falls) and loses
+ * nothing: every event reads back afterwards. */
+static void test_unmap_pages(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    enum { N = 40000 };
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+    for (int i = 0; i < N; i++) {
+        kh_event_t e;
+        char id[32], code[16];
+        snprintf(id, sizeof id, "u%d", i);
+        snprintf(code, sizeof code, "S%02d", i % 20);
+        call(&e, id, code, id, 0);
+        uint8_t *pb;
+        size_t len;
+        assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
+        kh_ack_t out;
+        assert_int_equal(kh_store_apply(txn, pb, len, &e, &out), KH_OK);
+        free(pb);
+        kh_event_clear(&e);
+    }
+    assert_int_equal(kh_txn_commit(&txn), KH_OK);
+    kh_store_info_t info;
+    assert_int_equal(kh_store_info(st, &info), KH_OK);
+    assert_true(info.journal_bytes > 2u << 20);
+
+    /* reading the whole journal maps its pages */
+    uint64_t n = 0;
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_int_equal(kh_store_journal_each(txn, 1, count_event, &n), KH_OK);
+    kh_txn_abort(&txn);
+    assert_true(n == N);
+    long before = rss_file_kb();
+    assert_int_equal(kh_store_unmap_pages(st), KH_OK);
+    long after = rss_file_kb();
+    assert_true(before - after >= (long)(info.journal_bytes / 1024 / 2));
+
+    n = 0;
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_int_equal(kh_store_journal_each(txn, 1, count_event, &n), KH_OK);
+    assert_true(kh_store_last_seq(txn) == N);
+    assert_true(kh_store_station_stamp(txn, "S19") == N);
+    kh_txn_abort(&txn);
+    assert_true(n == N);
+    kh_store_close(&st);
+}
+
 static void test_close_monotone(void **state)
 {
     (void)state;
@@ -293,6 +367,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dedup_and_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_fan_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stamps_in_one_txn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unmap_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_monotone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
     };
