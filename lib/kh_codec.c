@@ -15,6 +15,7 @@
 
 #include "kaohe.pb-c.h"
 #include "kh_error.h"
+#include "kh_scratch.h"
 
 #define EMPTY ((char *)protobuf_c_empty_string)
 
@@ -372,11 +373,31 @@ static int decode_body(const Kaohe__Event *m, kh_event_t *ev)
     return KH_OK;
 }
 
+static void *scratch_alloc(void *data, size_t n)
+{
+    (void)data;
+    return kh_scratch_alloc(n);
+}
+
+static void scratch_free(void *data, void *p)
+{
+    (void)data;
+    kh_scratch_free(p);
+}
+
+/* The unpacked message lives only in kh_codec_event_decode (the scorer
+ * and the ranker decode every event they read): its blocks come from the
+ * thread's scratch arena (kh_scratch.h). */
+static ProtobufCAllocator scratch_pb = {scratch_alloc, scratch_free, NULL};
+
 int kh_codec_event_decode(const uint8_t *buf, size_t len, kh_event_t *ev)
 {
-    Kaohe__Event *m = kaohe__event__unpack(NULL, len, buf);
-    if (!m)
+    bool scope = kh_scratch_begin();
+    Kaohe__Event *m = kaohe__event__unpack(&scratch_pb, len, buf);
+    if (!m) {
+        kh_scratch_end(scope);
         return KH_EPROTO;
+    }
     int rc = KH_EPROTO, v;
     if ((v = enum_in(m->source, KH_SRC_COUNT)) < 0)
         goto out;
@@ -394,7 +415,8 @@ int kh_codec_event_decode(const uint8_t *buf, size_t len, kh_event_t *ev)
     }
     rc = decode_body(m, ev);
 out:
-    kaohe__event__free_unpacked(m, NULL);
+    kaohe__event__free_unpacked(m, &scratch_pb);
+    kh_scratch_end(scope);
     return rc;
 }
 

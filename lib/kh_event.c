@@ -23,6 +23,7 @@
 #include "kh_catalog.h"
 #include "kh_county.h"
 #include "kh_error.h"
+#include "kh_scratch.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -595,13 +596,19 @@ int kh_event_parse_json(const char *line, size_t len, kh_event_t *ev)
     if (len > KH_EVENT_MAX_BYTES)
         return KH_ETOO_LARGE;
     json_error_t jerr;
+    /* The parsed tree lives only in this call: its blocks come from the
+     * thread's scratch arena (kh_scratch.h). */
+    kh_scratch_use_for_json();
+    bool scope = kh_scratch_begin();
     /* Without JSON_DECODE_ANY only an object or array parses; trailing
      * garbage and "\u0000" in strings are refused by jansson itself. */
     json_t *root = json_loadb(line, len, 0, &jerr);
-    if (!root)
-        return KH_EMALFORMED;
-    int rc = parse_object(root, ev);
-    json_decref(root);
+    int rc = KH_EMALFORMED;
+    if (root) {
+        rc = parse_object(root, ev);
+        json_decref(root);
+    }
+    kh_scratch_end(scope);
     return rc;
 }
 
