@@ -4,9 +4,9 @@
  * Invariants:
  *   - the journal is append-only and dense: sequences 1..last_seq;
  *   - an event is journaled iff its (source, id) is in dedup, in the same
- *     transaction, so a crash keeps both or neither;
- *   - every journaled event appears in the station index under its own
- *     station, and calls/reviews in the case index under their case_id.
+ *     transaction, so a crash keeps both or neither.
+ * Which events bear on which station is derived from the journal by its
+ * readers (kh_index.h, kh_store_index_update).
  */
 #include "kh_store.h"
 
@@ -22,24 +22,18 @@
 
 #include "kh_be.h"
 #include "kh_error.h"
+#include "kh_index.h"
 
 #define HASH_LEN 16
 #define KEY_MAX  256 /* id/code/case_id limits keep every key below this */
 
 struct kh_store {
     MDB_env *env;
-    MDB_dbi journal, dedup, station, kase, meta, snap, snapseq;
+    MDB_dbi journal, dedup, meta, snap, snapseq;
     size_t map_size;
     bool readonly;
+    bool dropped_legacy; /* the open dropped the indexes of older stores */
 };
-
-/* A write txn's station stamps, kept in memory and written once each, at
- * commit: a batch bumps the same few stamps over and over (open
- * addressing on the code, linear probing; cap a power of two). */
-typedef struct stamp_slot {
-    char code[KH_CODE_MAX + 1]; /* "" for a free slot */
-    uint64_t seq;
-} stamp_slot_t;
 
 struct kh_txn {
     kh_store_t *st;
@@ -48,8 +42,6 @@ struct kh_txn {
     /* meta last_seq, read once and written once, at commit */
     uint64_t last_seq;
     bool seq_read, seq_dirty;
-    stamp_slot_t *stamps;
-    size_t nstamps, stamps_cap;
 };
 
 /* The one place LMDB codes become kh_err_t. */
@@ -74,6 +66,47 @@ static int from_mdb(int rc)
     default:
         return KH_ESTORE;
     }
+}
+
+/* Stores written before the readers derived the station/case relation
+ * themselves (kh_index.h) kept it in the "station" and "case" databases
+ * and "stamp:" meta keys: the writer drops them when it opens the store. */
+static bool meta_legacy(const MDB_val *k)
+{
+    return k->mv_size > 6 && memcmp(k->mv_data, "stamp:", 6) == 0;
+}
+
+static int drop_legacy(kh_store_t *st, MDB_txn *txn)
+{
+    static const char *const names[] = {"station", "case"};
+    int rc;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        MDB_dbi dbi;
+        rc = mdb_dbi_open(txn, names[i], 0, &dbi);
+        if (rc == MDB_NOTFOUND)
+            continue;
+        if (rc || (rc = mdb_drop(txn, dbi, 1)))
+            return from_mdb(rc);
+        st->dropped_legacy = true;
+    }
+    MDB_cursor *c;
+    if ((rc = mdb_cursor_open(txn, st->meta, &c)))
+        return from_mdb(rc);
+    MDB_val k = {6, "stamp:"}, v;
+    rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+    while (rc == 0 && meta_legacy(&k)) {
+        if ((rc = mdb_cursor_del(c, 0)))
+            break;
+        st->dropped_legacy = true;
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT); /* after a delete: the next */
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND || rc == 0 ? KH_OK : from_mdb(rc);
+}
+
+bool kh_store_dropped_legacy(const kh_store_t *st)
+{
+    return st->dropped_legacy;
 }
 
 int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
@@ -112,11 +145,10 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
     unsigned dflags = opts->readonly ? 0 : MDB_CREATE;
     if ((rc = from_mdb(mdb_dbi_open(txn, "journal", dflags, &st->journal))) ||
         (rc = from_mdb(mdb_dbi_open(txn, "dedup", dflags, &st->dedup))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "station", dflags, &st->station))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "case", dflags, &st->kase))) ||
         (rc = from_mdb(mdb_dbi_open(txn, "meta", dflags, &st->meta))) ||
         (rc = from_mdb(mdb_dbi_open(txn, "snap", dflags, &st->snap))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "snapseq", dflags, &st->snapseq)))) {
+        (rc = from_mdb(mdb_dbi_open(txn, "snapseq", dflags, &st->snapseq))) ||
+        (!opts->readonly && (rc = drop_legacy(st, txn)))) {
         mdb_txn_abort(txn);
         goto fail_env;
     }
@@ -235,20 +267,17 @@ int kh_txn_begin(kh_store_t *st, bool write, kh_txn_t **out)
 }
 
 static void meta_put_u64(kh_txn_t *t, const char *name, uint64_t x);
-static void stamps_flush(kh_txn_t *t);
 
 int kh_txn_commit(kh_txn_t **txn_p)
 {
     kh_txn_t *t = *txn_p;
     if (t->seq_dirty)
         meta_put_u64(t, "last_seq", t->last_seq);
-    stamps_flush(t);
     int rc = t->err;
     if (rc)
         mdb_txn_abort(t->txn);
     else
         rc = from_mdb(mdb_txn_commit(t->txn));
-    free(t->stamps);
     free(t);
     *txn_p = NULL;
     return rc;
@@ -259,7 +288,6 @@ void kh_txn_abort(kh_txn_t **txn_p)
     if (!txn_p || !*txn_p)
         return;
     mdb_txn_abort((*txn_p)->txn);
-    free((*txn_p)->stamps);
     free(*txn_p);
     *txn_p = NULL;
 }
@@ -335,190 +363,6 @@ int kh_store_close_through(kh_txn_t *txn, kh_day_t day)
     return txn->err;
 }
 
-static size_t stamp_key(uint8_t *k, const char *code)
-{
-    size_t n = strlen(code);
-    memcpy(k, "stamp:", 6);
-    memcpy(k + 6, code, n);
-    return 6 + n;
-}
-
-/* FNV-1a: the slot of a code in the txn's stamp table. */
-static size_t stamp_hash(const char *code)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *code; code++)
-        h = (h ^ (uint8_t)*code) * UINT64_C(1099511628211);
-    return (size_t)h;
-}
-
-/* The slot holding code, or the free slot where it belongs. */
-static stamp_slot_t *stamp_slot(stamp_slot_t *v, size_t cap, const char *code)
-{
-    size_t i = stamp_hash(code) & (cap - 1);
-    while (v[i].code[0] && strcmp(v[i].code, code) != 0)
-        i = (i + 1) & (cap - 1);
-    return &v[i];
-}
-
-/* Writes the txn's stamps to meta (at commit, and before a compare or
- * copy reads them from the database). */
-static void stamps_flush(kh_txn_t *t)
-{
-    uint8_t k[KEY_MAX], b[8];
-    for (size_t i = 0; i < t->stamps_cap && t->nstamps; i++) {
-        stamp_slot_t *e = &t->stamps[i];
-        if (!e->code[0])
-            continue;
-        kh_put_u64(b, e->seq);
-        tput(t, t->st->meta, k, stamp_key(k, e->code), b, 8, 0);
-        e->code[0] = '\0';
-        t->nstamps--;
-    }
-}
-
-uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code)
-{
-    if (txn->nstamps) {
-        const stamp_slot_t *e = stamp_slot(txn->stamps, txn->stamps_cap, code);
-        if (e->code[0])
-            return e->seq;
-    }
-    uint8_t k[KEY_MAX];
-    size_t n = stamp_key(k, code);
-    MDB_val v;
-    if (tget(txn, txn->st->meta, k, n, &v) != KH_OK || v.mv_size != 8)
-        return 0;
-    return kh_get_u64(v.mv_data);
-}
-
-/* Bumps a station's stamp to seq, in memory until the commit. */
-static void stamp(kh_txn_t *t, const char *code, uint64_t seq)
-{
-    size_t n = strlen(code);
-    if (t->err || n == 0 || n > KH_CODE_MAX)
-        return;
-    if (2 * (t->nstamps + 1) > t->stamps_cap) {
-        /* keep the table at most half full */
-        size_t cap = t->stamps_cap ? 2 * t->stamps_cap : 64;
-        stamp_slot_t *v = calloc(cap, sizeof *v);
-        if (!v) {
-            t->err = KH_ENOMEM;
-            return;
-        }
-        for (size_t i = 0; i < t->stamps_cap; i++)
-            if (t->stamps[i].code[0])
-                *stamp_slot(v, cap, t->stamps[i].code) = t->stamps[i];
-        free(t->stamps);
-        t->stamps = v;
-        t->stamps_cap = cap;
-    }
-    stamp_slot_t *e = stamp_slot(t->stamps, t->stamps_cap, code);
-    if (!e->code[0]) {
-        memcpy(e->code, code, n + 1);
-        t->nstamps++;
-    }
-    e->seq = seq;
-}
-
-/* name 0x00 seq: prefix scans of one name come out in sequence order. */
-static size_t index_key(uint8_t *k, const char *name, uint64_t seq)
-{
-    size_t n = strlen(name);
-    memcpy(k, name, n);
-    k[n] = 0;
-    kh_put_u64(k + n + 1, seq);
-    return n + 9;
-}
-
-/* Calls fn for each seq under prefix name in an index. */
-static int index_each(kh_txn_t *t, MDB_dbi dbi, const char *name,
-                      int (*fn)(kh_txn_t *, uint64_t, const MDB_val *, void *), void *arg)
-{
-    if (t->err)
-        return t->err;
-    uint8_t k[KEY_MAX];
-    size_t plen = index_key(k, name, 0) - 8;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(t->txn, dbi, &cur);
-    if (rc)
-        return t->err = from_mdb(rc);
-    MDB_val key = {plen, k}, val;
-    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-    while (rc == 0) {
-        if (key.mv_size != plen + 8 || memcmp(key.mv_data, k, plen) != 0)
-            break;
-        if (fn(t, kh_get_u64((uint8_t *)key.mv_data + plen), &val, arg))
-            break;
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-    }
-    if (rc && rc != MDB_NOTFOUND)
-        t->err = from_mdb(rc);
-    mdb_cursor_close(cur);
-    return t->err;
-}
-
-/* The case index's value: a call's station code, or REVIEW_MARK for a
- * legal review (a store written before values were kept has "" for both:
- * then the event itself is read). */
-#define REVIEW_MARK "\x01"
-
-/* For a call/review: stamp every station a call of the case names. */
-static int stamp_case_station(kh_txn_t *t, uint64_t seq, const MDB_val *val, void *arg)
-{
-    uint64_t now = *(uint64_t *)arg;
-    if (val->mv_size == 1 && memcmp(val->mv_data, REVIEW_MARK, 1) == 0)
-        return 0;
-    if (val->mv_size > 0 && val->mv_size <= KH_CODE_MAX) {
-        char code[KH_CODE_MAX + 1];
-        memcpy(code, val->mv_data, val->mv_size);
-        code[val->mv_size] = '\0';
-        stamp(t, code, now);
-        return 0;
-    }
-    uint8_t k[8];
-    kh_put_u64(k, seq);
-    MDB_val v;
-    if (tget(t, t->st->journal, k, 8, &v) != KH_OK)
-        return 1;
-    kh_event_t ev;
-    kh_event_init(&ev);
-    if (kh_codec_event_decode(v.mv_data, v.mv_size, &ev) == KH_OK &&
-        ev.type == KH_EV_CALL)
-        stamp(t, ev.station, now);
-    kh_event_clear(&ev);
-    return 0;
-}
-
-/* Puts a call's or review's case index entry and stamps every station a
- * call of its case names: the new entry is its case's last, so one cursor
- * walks back from it over the case's earlier entries. */
-static void case_put_and_stamp(kh_txn_t *t, const kh_event_t *ev, uint64_t seq)
-{
-    if (t->err)
-        return;
-    uint8_t k[KEY_MAX];
-    size_t klen = index_key(k, ev->case_id, seq), plen = klen - 8;
-    const char *cv = ev->type == KH_EV_CALL ? ev->station : REVIEW_MARK;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(t->txn, t->st->kase, &cur);
-    if (rc) {
-        t->err = from_mdb(rc);
-        return;
-    }
-    MDB_val key = {klen, k}, val = {strlen(cv), (void *)cv};
-    rc = mdb_cursor_put(cur, &key, &val, 0);
-    while (rc == 0) {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
-        if (rc || key.mv_size != klen || memcmp(key.mv_data, k, plen) != 0 ||
-            stamp_case_station(t, kh_get_u64((uint8_t *)key.mv_data + plen), &val, &seq))
-            break;
-    }
-    if (rc && rc != MDB_NOTFOUND && t->err == KH_OK)
-        t->err = from_mdb(rc);
-    mdb_cursor_close(cur);
-}
-
 int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_t *ev,
                    kh_ack_t *out)
 {
@@ -555,13 +399,9 @@ int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_
     if (rc)
         return txn->err = from_mdb(rc);
 
-    uint8_t sk[8], ik[KEY_MAX];
+    uint8_t sk[8];
     kh_put_u64(sk, seq);
     tput(txn, txn->st->journal, sk, 8, pb, len, MDB_APPEND);
-    tput(txn, txn->st->station, ik, index_key(ik, ev->station, seq), "", 0, 0);
-    stamp(txn, ev->station, seq);
-    if (ev->type == KH_EV_CALL || ev->type == KH_EV_LEGAL_REVIEW)
-        case_put_and_stamp(txn, ev, seq);
     txn->last_seq = seq; /* written once, at commit */
     txn->seq_dirty = true;
     if (txn->err == KH_OK) {
@@ -578,36 +418,6 @@ void kh_evset_clear(kh_evset_t *set)
     free(set->v);
     free(set->seq);
     memset(set, 0, sizeof *set);
-}
-
-/* Sorted set of sequences to load, each once. */
-typedef struct {
-    uint64_t *v;
-    size_t n, cap;
-} seqs_t;
-
-static int seqs_add(kh_txn_t *t, uint64_t seq, const MDB_val *val, void *arg)
-{
-    (void)val;
-    seqs_t *s = arg;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        uint64_t *v = realloc(s->v, cap * sizeof *v);
-        if (!v) {
-            t->err = KH_ENOMEM;
-            return 1;
-        }
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = seq;
-    return 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static int evset_push(kh_evset_t *set, uint64_t seq, const uint8_t *pb, size_t len)
@@ -635,40 +445,54 @@ static int evset_push(kh_evset_t *set, uint64_t seq, const uint8_t *pb, size_t l
     return KH_OK;
 }
 
-int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set)
+int kh_store_load_station(kh_txn_t *txn, const kh_index_t *idx, const char *code,
+                          kh_evset_t *set)
 {
-    seqs_t own = {0}, all = {0};
-    int rc = index_each(txn, txn->st->station, code, seqs_add, &own);
-    /* Cases named by the station's calls: every version of each. */
-    for (size_t i = 0; i < own.n && rc == KH_OK; i++) {
-        seqs_add(txn, own.v[i], NULL, &all);
+    if (txn->err)
+        return txn->err;
+    uint64_t *seqs;
+    size_t n;
+    int rc = kh_index_station_seqs(idx, code, kh_store_last_seq(txn), &seqs, &n);
+    for (size_t i = 0; i < n && rc == KH_OK; i++) {
         uint8_t k[8];
-        kh_put_u64(k, own.v[i]);
+        kh_put_u64(k, seqs[i]);
         MDB_val v;
-        if ((rc = tget(txn, txn->st->journal, k, 8, &v)) != KH_OK)
-            break;
-        kh_event_t ev;
-        kh_event_init(&ev);
-        if (kh_codec_event_decode(v.mv_data, v.mv_size, &ev) == KH_OK &&
-            ev.type == KH_EV_CALL)
-            rc = index_each(txn, txn->st->kase, ev.case_id, seqs_add, &all);
-        kh_event_clear(&ev);
+        if ((rc = tget(txn, txn->st->journal, k, 8, &v)) == KH_OK)
+            rc = evset_push(set, seqs[i], v.mv_data, v.mv_size);
     }
-    if (rc == KH_OK && all.n) {
-        qsort(all.v, all.n, sizeof *all.v, cmp_u64);
-        for (size_t i = 0; i < all.n && rc == KH_OK; i++) {
-            if (i && all.v[i] == all.v[i - 1])
-                continue;
-            uint8_t k[8];
-            kh_put_u64(k, all.v[i]);
-            MDB_val v;
-            if ((rc = tget(txn, txn->st->journal, k, 8, &v)) == KH_OK)
-                rc = evset_push(set, all.v[i], v.mv_data, v.mv_size);
-        }
-    }
-    free(own.v);
-    free(all.v);
+    free(seqs);
     return rc;
+}
+
+typedef struct {
+    kh_index_t *idx;
+    uint64_t last; /* the txn's last sequence: no further */
+    int rc;
+} index_ctx_t;
+
+/* Adds one journaled event to the index being updated. */
+static int index_one(uint64_t seq, const uint8_t *pb, size_t len, void *arg)
+{
+    index_ctx_t *c = arg;
+    if (seq > c->last)
+        return 1;
+    kh_event_t ev;
+    kh_event_init(&ev);
+    c->rc = kh_codec_event_decode(pb, len, &ev);
+    if (c->rc == KH_OK)
+        c->rc = kh_index_add(c->idx, seq, &ev);
+    kh_event_clear(&ev);
+    return c->rc != KH_OK;
+}
+
+int kh_store_index_update(kh_txn_t *txn, kh_index_t *idx)
+{
+    uint64_t last = kh_store_last_seq(txn);
+    if (txn->err || kh_index_through(idx) >= last)
+        return txn->err;
+    index_ctx_t c = {idx, last, KH_OK};
+    int rc = kh_store_journal_each(txn, kh_index_through(idx) + 1, index_one, &c);
+    return rc ? rc : c.rc;
 }
 
 int kh_store_journal_each(kh_txn_t *txn, uint64_t from, kh_store_journal_cb cb, void *arg)
@@ -790,8 +614,7 @@ int kh_store_snap_get(kh_txn_t *txn, uint32_t month, uint32_t rev, char **doc,
 /* Whether a meta key is derived from the journal. */
 static bool meta_derived(const MDB_val *k)
 {
-    return (k->mv_size == 8 && memcmp(k->mv_data, "last_seq", 8) == 0) ||
-           (k->mv_size > 6 && memcmp(k->mv_data, "stamp:", 6) == 0);
+    return k->mv_size == 8 && memcmp(k->mv_data, "last_seq", 8) == 0;
 }
 
 /* A key for a message: printable bytes as they are, others as \xHH. */
@@ -825,14 +648,14 @@ static int next_derived(MDB_cursor *c, bool meta, MDB_val *k, MDB_val *v,
             return 1;
         if (rc)
             return from_mdb(rc);
-        if (!meta || meta_derived(k))
+        if (!meta || (meta_derived(k) && !meta_legacy(k)))
             return 0;
         op = MDB_NEXT;
     }
 }
 
 static int compare_db(kh_txn_t *a, kh_txn_t *b, MDB_dbi da, MDB_dbi db, const char *name,
-                      bool meta, bool old_empty, bool *same, char *what, size_t whatlen)
+                      bool meta, bool *same, char *what, size_t whatlen)
 {
     MDB_cursor *ca, *cb;
     int rc = from_mdb(mdb_cursor_open(a->txn, da, &ca));
@@ -848,10 +671,8 @@ static int compare_db(kh_txn_t *a, kh_txn_t *b, MDB_dbi da, MDB_dbi db, const ch
     char kt[160];
     while (ea >= 0 && eb >= 0 && !(ea == 1 && eb == 1)) {
         int c = ea ? 1 : eb ? -1 : key_cmp(&ka, &kb);
-        /* old_empty: a live value "" is what older stores kept there */
-        bool value_ok = (va.mv_size == vb.mv_size &&
-                         memcmp(va.mv_data, vb.mv_data, va.mv_size) == 0) ||
-                        (old_empty && va.mv_size == 0);
+        bool value_ok =
+            va.mv_size == vb.mv_size && memcmp(va.mv_data, vb.mv_data, va.mv_size) == 0;
         if (c != 0 || !value_ok) {
             *same = false;
             key_text(c > 0 ? &kb : &ka, kt, sizeof kt);
@@ -881,15 +702,13 @@ int kh_store_compare(kh_txn_t *live, kh_txn_t *rebuilt, bool *same, char *what,
     struct {
         MDB_dbi da, db;
         const char *name;
-        bool meta, old_empty;
-    } dbs[] = {{a->journal, b->journal, "journal", false, false},
-               {a->dedup, b->dedup, "dedup", false, false},
-               {a->station, b->station, "station", false, false},
-               {a->kase, b->kase, "case", false, true},
-               {a->meta, b->meta, "meta", true, false}};
+        bool meta;
+    } dbs[] = {{a->journal, b->journal, "journal", false},
+               {a->dedup, b->dedup, "dedup", false},
+               {a->meta, b->meta, "meta", true}};
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0] && *same; i++) {
         int rc = compare_db(live, rebuilt, dbs[i].da, dbs[i].db, dbs[i].name, dbs[i].meta,
-                            dbs[i].old_empty, same, what, whatlen);
+                            same, what, whatlen);
         if (rc)
             return rc;
     }
@@ -907,7 +726,7 @@ static int copy_db(kh_txn_t *from, kh_txn_t *to, MDB_dbi df, MDB_dbi dt, bool me
     MDB_val k, v;
     int e = mdb_cursor_get(c, &k, &v, MDB_FIRST);
     while (e == 0 && to->err == KH_OK) {
-        if (!meta || !meta_derived(&k))
+        if (!meta || (!meta_derived(&k) && !meta_legacy(&k)))
             tput(to, dt, k.mv_data, k.mv_size, v.mv_data, v.mv_size, 0);
         e = mdb_cursor_get(c, &k, &v, MDB_NEXT);
     }

@@ -1,17 +1,13 @@
 /*
- * kh_store.h - kaohe's LMDB environment: journal, de-duplication, indexes.
+ * kh_store.h - kaohe's LMDB environment: journal, de-duplication, snapshots.
  *
  * One environment per data directory (DIR/store). The scorer is its only
  * writer; the ranker and the CLI open it read-only. Named databases:
  *
  *   journal  seq(u64 BE)                 -> encoded Event (append-only)
  *   dedup    source(u8) id               -> hash(16) seq(u64 BE)
- *   station  code 0x00 seq(u64 BE)       -> ""   every event naming a station
- *   case     case_id 0x00 seq(u64 BE)    -> a call: its station code; a review:
- *                                            0x01 (in older stores "" for both)
  *   meta     "last_seq"                  -> u64 BE
  *            "closed_through"            -> i32 BE (biased), absent: none
- *            "stamp:" code               -> u64 BE, last seq touching it
  *            "snap_last"                 -> u64 BE, last publication number
  *   snap     month(u32 BE) rev(u32 BE)   -> a published snapshot (canonical JSON)
  *   snapseq  publication(u64 BE)         -> month(u32 BE) rev(u32 BE)
@@ -20,10 +16,13 @@
  * kh_store_snap_put, and never overwritten; publications are numbered 1, 2,
  * ... in the order they were made, which is the order of the hash chain.
  *
- * The station and case indexes and the per-station stamps are the
- * incremental aggregates: maintained in the same transaction as the
- * journal, they let the ranker gather exactly the events that bear on a
- * station (kh_score.h) without scanning the journal, and cache by stamp.
+ * A commit writes an event's journal entry and its de-duplication key,
+ * nothing more. Which events bear on which station, and each station's
+ * stamp, are derived from the journal by the reader that needs them, in
+ * memory (kh_index.h, kh_store_index_update): a commit dirties no index
+ * page of a random station or case. Stores written before kept that
+ * relation in "station" and "case" databases and "stamp:" meta keys; the
+ * writer drops them when it opens such a store.
  *
  * A transaction keeps its first error (Knot's knot_lmdb): later calls on
  * it are no-ops returning that error, and commit aborts. LMDB codes are
@@ -52,6 +51,8 @@ typedef struct kh_store_opts {
 
 int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts);
 void kh_store_close(kh_store_t **self_p);
+/* Whether the (writable) open dropped an older store's indexes. */
+bool kh_store_dropped_legacy(const kh_store_t *st);
 /* Doubles the map (the writer, on KH_EMAP_FULL, with no txn open). */
 int kh_store_grow(kh_store_t *st);
 size_t kh_store_map_size(const kh_store_t *st);
@@ -85,12 +86,11 @@ int kh_store_copy(kh_store_t *st, const char *dir);
 int kh_store_unmap_pages(kh_store_t *st);
 
 /*
- * Compares the databases derived from the journal (dedup, station, case,
- * and the meta keys last_seq and stamp:*) of two stores, key by key. *same
- * says whether they agree; when not, what names the first difference
- * ("station: key \"A01\\0...\" only in the live store"); a case index
- * value "" in the live store, as older stores kept, matches. Returns either
- * txn's error.
+ * Compares the journal and what the commits derive from it (dedup and the
+ * meta key last_seq) of two stores, key by key. *same says whether they
+ * agree; when not, what names the first difference ("dedup: key \"...\"
+ * only in the live store"). An older store's indexes (stamp:* keys) are
+ * not compared. Returns either txn's error.
  */
 int kh_store_compare(kh_txn_t *live, kh_txn_t *rebuilt, bool *same, char *what,
                      size_t whatlen);
@@ -112,17 +112,13 @@ uint64_t kh_store_last_seq(kh_txn_t *txn);
 kh_day_t kh_store_closed_through(kh_txn_t *txn);
 /* Raises closed_through to day (never lowers it). */
 int kh_store_close_through(kh_txn_t *txn, kh_day_t day);
-/* The last sequence that touched a station (0: none). */
-uint64_t kh_store_station_stamp(kh_txn_t *txn, const char *code);
 
 /*
  * Applies one event in a write txn: by (source, id) it is a duplicate (same
  * content hash: out->status DUPLICATE), a conflict (other content:
  * REJECTED/conflict), or new: journaled under the next sequence and indexed
  * (ACCEPTED, out->seq). pb/len is the event's encoding, ev the decoded
- * event. An accepted event bumps the stamp of its station and, for a call
- * or review, of every station a call of its case names. Returns the txn's
- * error; out is valid only when that is KH_OK.
+ * event. Returns the txn's error; out is valid only when that is KH_OK.
  */
 int kh_store_apply(kh_txn_t *txn, const uint8_t *pb, size_t len, const kh_event_t *ev,
                    kh_ack_t *out);
@@ -136,12 +132,21 @@ typedef struct kh_evset {
 
 void kh_evset_clear(kh_evset_t *set);
 
+struct kh_index;
+
+/* Adds to idx every journaled event after kh_index_through(idx), up to
+ * the txn's last sequence (nothing when it is already there). */
+int kh_store_index_update(kh_txn_t *txn, struct kh_index *idx);
+
 /*
  * Loads every event that bears on a station (see kh_score.h): its own
  * events, and every call and review of every case any of its calls names,
- * each once. Appends to set. Returns the txn's error.
+ * each once, in sequence order, none after the txn's last sequence. idx
+ * must have been brought up to the txn (kh_store_index_update). Appends
+ * to set.
  */
-int kh_store_load_station(kh_txn_t *txn, const char *code, kh_evset_t *set);
+int kh_store_load_station(kh_txn_t *txn, const struct kh_index *idx, const char *code,
+                          kh_evset_t *set);
 
 /* Iterates the journal from sequence `from` (inclusive). cb returns
  * non-zero to stop. */

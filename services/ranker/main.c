@@ -8,8 +8,10 @@
  * only after its commit, a query started after `kaohe feed` returned sees
  * every event that feed had acknowledged (read your writes).
  *
- * Scores are computed by the pure core (kh_score.h) from the events the
- * store's indexes gather for each station; the 城区三所 counts (5.2.2) are
+ * Scores are computed by the pure core (kh_score.h) from the events that
+ * bear on each station. Which those are the ranker derives from the
+ * journal itself, in memory (kh_index.h): built at start, brought up to
+ * each query's read transaction before it reads. The 城区三所 counts (5.2.2) are
  * recomputed for the whole urban group on every query that needs them,
  * never applied as an increment.
  *
@@ -38,6 +40,7 @@
 #include "kh_score.h"
 #include "kh_service.h"
 #include "kh_snapshot.h"
+#include "kh_index.h"
 #include "kh_store.h"
 #include "kh_zuv.h"
 
@@ -73,8 +76,8 @@ typedef struct pending {
 
 /*
  * A station's live scorecard (no --as-of), kept while nothing it depends on
- * has changed: its stamp (the last journal sequence that touched it, kept
- * by the store in the same transaction as the event), for an urban station
+ * has changed: its stamp (the last journal sequence that touched it, from
+ * the index, which is brought up to the query's transaction), for an urban station
  * the largest stamp of the urban group too (5.2.2 ranks them against each
  * other), the day through which periods are closed, the county's today
  * (which decides what is pending) and the year. A query reads the stamps
@@ -91,6 +94,7 @@ typedef struct cached {
 typedef struct ranker {
     kh_service_t svc;
     kh_store_t *store;
+    kh_index_t *index; /* which events bear on which station (kh_index.h) */
     void *router, *scorer, *pub, *committed;
     kh_zwatch_t *wrouter, *wscorer, *wcommitted;
     uv_timer_t timer;
@@ -129,6 +133,25 @@ typedef struct view {
     uint64_t group_stamp; /* the largest stamp of the urban stations */
 } view_t;
 
+/* Brings the index up to txn. One view is open at a time, so the index is
+ * never ahead of the view reading it. A failed update leaves an index that
+ * cannot be trusted: it is dropped, and built again from the journal by
+ * the next query. */
+static int index_update(ranker_t *r, kh_txn_t *txn)
+{
+    int rc = r->index ? KH_OK : KH_ENOMEM;
+    if (!r->index && (r->index = kh_index_new()))
+        rc = KH_OK;
+    if (rc == KH_OK)
+        rc = kh_store_index_update(txn, r->index);
+    if (rc) {
+        kh_log(KH_LOG_ERROR, "cannot index the journal", "cause", kh_strerror(rc),
+               (char *)NULL);
+        kh_index_free(&r->index);
+    }
+    return rc;
+}
+
 static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
 {
     memset(v, 0, sizeof *v);
@@ -142,6 +165,8 @@ static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
         return KH_ENOMEM;
     int rc = kh_txn_begin(r->store, false, &v->txn);
     if (rc)
+        return rc;
+    if ((rc = index_update(r, v->txn)))
         return rc;
     v->closed = kh_store_closed_through(v->txn);
     v->today = kh_tz_day(r->svc.county->tz, kh_time_now());
@@ -177,8 +202,8 @@ static int view_load(view_t *v, int st)
 {
     if (v->loaded[st])
         return KH_OK;
-    int rc =
-        kh_store_load_station(v->txn, v->r->svc.county->stations[st].code, &v->sets[st]);
+    int rc = kh_store_load_station(v->txn, v->r->index,
+                                   v->r->svc.county->stations[st].code, &v->sets[st]);
     if (rc == KH_OK)
         v->loaded[st] = true;
     return rc;
@@ -240,7 +265,7 @@ static uint64_t view_group_stamp(view_t *v)
         v->group_stamp = 0;
         for (size_t i = 0; i < c->nstations; i++)
             if (c->stations[i].urban) {
-                uint64_t s = kh_store_station_stamp(v->txn, c->stations[i].code);
+                uint64_t s = kh_index_stamp(v->r->index, c->stations[i].code);
                 v->group_stamp = s > v->group_stamp ? s : v->group_stamp;
             }
         v->group_ready = true;
@@ -284,7 +309,7 @@ static int view_score_ex(view_t *v, int st, bool entries, const kh_scorecard_t *
         return KH_OK;
     }
     const kh_station_t *s = &r->svc.county->stations[st];
-    uint64_t stamp = kh_store_station_stamp(v->txn, s->code);
+    uint64_t stamp = kh_index_stamp(r->index, s->code);
     uint64_t group = s->urban ? view_group_stamp(v) : 0;
     if ((rc = kh_txn_error(v->txn)))
         return rc;
@@ -1241,6 +1266,19 @@ int main(int argc, char **argv)
         return 1;
     }
     metrics_register(&r);
+    /* the index of the journal so far, built now rather than by the first
+     * query */
+    kh_txn_t *txn;
+    uint64_t t0 = uv_hrtime();
+    if (kh_txn_begin(r.store, false, &txn) == KH_OK) {
+        if (index_update(&r, txn) == KH_OK) {
+            char n[24], ms[24];
+            snprintf(n, sizeof n, "%llu", (unsigned long long)kh_index_through(r.index));
+            snprintf(ms, sizeof ms, "%.1f", (double)(uv_hrtime() - t0) / 1e6);
+            kh_log(KH_LOG_INFO, "journal indexed", "events", n, "ms", ms, (char *)NULL);
+        }
+        kh_txn_abort(&txn);
+    }
     r.cache = calloc(r.svc.county->nstations, sizeof *r.cache);
     if (!r.cache) {
         kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
@@ -1280,6 +1318,7 @@ int main(int argc, char **argv)
         kh_scorecard_free(&r.cache[i].card);
     free(r.cache);
     free(r.rank.text);
+    kh_index_free(&r.index);
     kh_store_close(&r.store);
     kh_service_fini(&r.svc);
     return rc;

@@ -6,7 +6,7 @@
  *
  * Group commit: every time the socket has input, the scorer drains up to
  * BATCH_MAX requests, applies them all in ONE write transaction (journal,
- * de-duplication, indexes, closes), commits it (LMDB syncs on commit), and
+ * de-duplication, closes), commits it (LMDB syncs on commit), and
  * only then answers each request. A lone event is therefore committed as
  * soon as it arrives (no timer to wait for), while under load the batch
  * grows to whatever arrived during the previous commit, amortising the
@@ -533,6 +533,11 @@ int main(int argc, char **argv)
         kh_service_fini(&s.svc);
         return 1;
     }
+    if (kh_store_dropped_legacy(s.store))
+        kh_log(KH_LOG_INFO,
+               "dropped an older store's station and case indexes (the ranker derives "
+               "them from the journal now)",
+               "path", path, (char *)NULL);
     kh_txn_t *txn;
     if (kh_txn_begin(s.store, false, &txn) == KH_OK) {
         char seq[32];

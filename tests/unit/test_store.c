@@ -1,7 +1,8 @@
 /*
  * test_store.c - the LMDB store: journal, de-duplication by (source, id)
- * with conflict detection on content, the station and case indexes,
- * closes, and durability across close/reopen.
+ * with conflict detection on content, the station/case relation its
+ * readers derive from the journal (kh_index.h), the indexes of older
+ * stores dropped, closes, and durability across close/reopen.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,9 @@
 
 #include "kh_codec.h"
 #include "kh_error.h"
+#include "kh_index.h"
 #include "kh_store.h"
+#include <lmdb.h>
 
 static char g_dir[64];
 
@@ -97,7 +100,11 @@ static void test_dedup_and_conflict(void **state)
     kh_txn_t *txn;
     assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
     assert_true(kh_store_last_seq(txn) == 2);
-    assert_true(kh_store_station_stamp(txn, "NM") == 2);
+    kh_index_t *idx = kh_index_new();
+    assert_int_equal(kh_store_index_update(txn, idx), KH_OK);
+    assert_true(kh_index_through(idx) == 2);
+    assert_true(kh_index_stamp(idx, "NM") == 2);
+    kh_index_free(&idx);
     kh_txn_abort(&txn);
     kh_event_clear(&a);
     kh_event_clear(&b);
@@ -136,91 +143,166 @@ static void test_case_fan_out(void **state)
 
     kh_txn_t *txn;
     assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    kh_index_t *idx = kh_index_new();
+    assert_int_equal(kh_store_index_update(txn, idx), KH_OK);
     kh_evset_t set = {0};
     /* BM sees every version of K2 and its review: the engine decides. */
-    assert_int_equal(kh_store_load_station(txn, "BM", &set), KH_OK);
+    assert_int_equal(kh_store_load_station(txn, idx, "BM", &set), KH_OK);
     assert_int_equal(set.n, 3);
     assert_true(set.seq[0] < set.seq[1] && set.seq[1] < set.seq[2]);
     kh_evset_clear(&set);
-    assert_int_equal(kh_store_load_station(txn, "XM", &set), KH_OK);
+    assert_int_equal(kh_store_load_station(txn, idx, "XM", &set), KH_OK);
     assert_int_equal(set.n, 3);
     kh_evset_clear(&set);
     /* QS has only its own review (a review names no station's case) */
-    assert_int_equal(kh_store_load_station(txn, "QS", &set), KH_OK);
+    assert_int_equal(kh_store_load_station(txn, idx, "QS", &set), KH_OK);
     assert_int_equal(set.n, 1);
+    assert_int_equal(set.v[0].type, KH_EV_LEGAL_REVIEW);
     kh_evset_clear(&set);
     /* the review bumped the stamps of both stations its case names */
-    assert_true(kh_store_station_stamp(txn, "BM") == 3);
-    assert_true(kh_store_station_stamp(txn, "XM") == 3);
+    assert_true(kh_index_stamp(idx, "BM") == 3);
+    assert_true(kh_index_stamp(idx, "XM") == 3);
+    kh_index_free(&idx);
     kh_txn_abort(&txn);
     kh_store_close(&st);
 }
 
-/* Stamps in one write txn: read back before the commit, durable after
- * it, gone with an abort; enough stations to grow the txn's table. */
-static void test_stamps_in_one_txn(void **state)
+/* Applies n calls c<from>.. for stations S00..S<nst-1>, case K<i % 7>, in
+ * one committed txn. */
+static void apply_calls(kh_store_t *st, int from, int n, int nst)
+{
+    kh_txn_t *txn;
+    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
+    for (int i = from; i < from + n; i++) {
+        kh_event_t e;
+        char id[32], code[16], kase[16];
+        snprintf(id, sizeof id, "c%d", i);
+        snprintf(code, sizeof code, "S%02d", i % nst);
+        snprintf(kase, sizeof kase, "K%d", i % 7);
+        call(&e, id, code, kase, 0);
+        uint8_t *pb;
+        size_t len;
+        assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
+        kh_ack_t out;
+        assert_int_equal(kh_store_apply(txn, pb, len, &e, &out), KH_OK);
+        assert_int_equal(out.status, KH_STATUS_ACCEPTED);
+        free(pb);
+        kh_event_clear(&e);
+    }
+    assert_int_equal(kh_txn_commit(&txn), KH_OK);
+}
+
+/* An index brought up commit by commit equals one built at the end, and
+ * a load never returns an event after its txn's last sequence. */
+static void test_index_follows_journal(void **state)
 {
     (void)state;
     kh_store_t *st;
     kh_store_opts_t o = {.dir = g_dir};
     assert_int_equal(kh_store_open(&st, &o), KH_OK);
-    enum { NST = 300, ROUNDS = 3 };
+    kh_index_t *step = kh_index_new();
+    kh_txn_t *old = NULL, *txn;
+    for (int k = 0; k < 5; k++) {
+        apply_calls(st, k * 30, 30, 9);
+        assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+        assert_int_equal(kh_store_index_update(txn, step), KH_OK);
+        assert_true(kh_index_through(step) == (uint64_t)(k + 1) * 30);
+        if (k == 1)
+            old = txn; /* a reader of the first 60 events */
+        else
+            kh_txn_abort(&txn);
+    }
+    kh_index_t *once = kh_index_new();
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_int_equal(kh_store_index_update(txn, once), KH_OK);
+    for (int i = 0; i < 9; i++) {
+        char code[16];
+        snprintf(code, sizeof code, "S%02d", i);
+        assert_true(kh_index_stamp(step, code) == kh_index_stamp(once, code));
+        kh_evset_t a = {0}, b = {0}, c = {0};
+        assert_int_equal(kh_store_load_station(txn, step, code, &a), KH_OK);
+        assert_int_equal(kh_store_load_station(txn, once, code, &b), KH_OK);
+        assert_int_equal(a.n, b.n);
+        assert_memory_equal(a.seq, b.seq, a.n * sizeof *a.seq);
+        /* the old reader: only what it can see */
+        assert_int_equal(kh_store_load_station(old, step, code, &c), KH_OK);
+        assert_true(c.n > 0 && c.n < a.n);
+        assert_true(c.seq[c.n - 1] <= 60);
+        kh_evset_clear(&a);
+        kh_evset_clear(&b);
+        kh_evset_clear(&c);
+    }
+    kh_txn_abort(&old);
+    kh_txn_abort(&txn);
+    kh_index_free(&step);
+    kh_index_free(&once);
+    kh_store_close(&st);
+}
+
+/* A store written before the readers kept their own index had "station"
+ * and "case" databases and "stamp:" meta keys: the writer drops them,
+ * once, and keeps the rest. */
+static void test_drops_old_indexes(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    assert_false(kh_store_dropped_legacy(st));
+    apply_calls(st, 0, 10, 3);
     kh_txn_t *txn;
     assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
-    uint64_t seq = 0;
-    for (int r = 0; r < ROUNDS; r++)
-        for (int i = 0; i < NST; i++) {
-            kh_event_t e;
-            char id[32], code[16], kase[16];
-            snprintf(id, sizeof id, "c%d-%d", r, i);
-            snprintf(code, sizeof code, "S%04d", i);
-            snprintf(kase, sizeof kase, "K%d-%d", r, i);
-            call(&e, id, code, kase, 0);
-            uint8_t *pb;
-            size_t len;
-            assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
-            kh_ack_t out;
-            assert_int_equal(kh_store_apply(txn, pb, len, &e, &out), KH_OK);
-            assert_int_equal(out.status, KH_STATUS_ACCEPTED);
-            assert_true(out.seq == ++seq);
-            /* read-your-writes: the bump is visible in the same txn */
-            assert_true(kh_store_station_stamp(txn, code) == seq);
-            free(pb);
-            kh_event_clear(&e);
-        }
-    /* every station's stamp is its last event's sequence */
-    for (int i = 0; i < NST; i++) {
-        char code[16];
-        snprintf(code, sizeof code, "S%04d", i);
-        assert_true(kh_store_station_stamp(txn, code) ==
-                    (uint64_t)((ROUNDS - 1) * NST + i + 1));
-    }
-    assert_true(kh_store_station_stamp(txn, "NONE") == 0);
+    assert_int_equal(kh_store_close_through(txn, 20000), KH_OK);
     assert_int_equal(kh_txn_commit(&txn), KH_OK);
+    kh_store_close(&st);
 
-    /* committed: a reader sees each stamp; an aborted bump leaves them */
-    assert_int_equal(kh_txn_begin(st, true, &txn), KH_OK);
-    kh_event_t e;
-    call(&e, "late", "S0000", "KL", 0);
-    uint8_t *pb;
-    size_t len;
-    assert_int_equal(kh_codec_event_encode(&e, &pb, &len), KH_OK);
-    kh_ack_t out;
-    assert_int_equal(kh_store_apply(txn, pb, len, &e, &out), KH_OK);
-    assert_true(kh_store_station_stamp(txn, "S0000") == seq + 1);
-    kh_txn_abort(&txn);
-    free(pb);
-    kh_event_clear(&e);
-    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
-    for (int i = 0; i < NST; i++) {
-        char code[16];
-        snprintf(code, sizeof code, "S%04d", i);
-        assert_true(kh_store_station_stamp(txn, code) ==
-                    (uint64_t)((ROUNDS - 1) * NST + i + 1));
+    /* what an older kaohe left, written with LMDB directly */
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi sd, cd, md;
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, g_dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, "station", MDB_CREATE, &sd), 0);
+    assert_int_equal(mdb_dbi_open(t, "case", MDB_CREATE, &cd), 0);
+    assert_int_equal(mdb_dbi_open(t, "meta", 0, &md), 0);
+    MDB_val k = {4, "S00\0"}, v = {0, ""};
+    assert_int_equal(mdb_put(t, sd, &k, &v, 0), 0);
+    assert_int_equal(mdb_put(t, cd, &k, &v, 0), 0);
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "stamp:S%02d", i);
+        MDB_val sk = {strlen(key), key}, sv = {8, "\0\0\0\0\0\0\0\x0a"};
+        assert_int_equal(mdb_put(t, md, &sk, &sv, 0), 0);
     }
-    assert_true(kh_store_last_seq(txn) == seq);
+    assert_int_equal(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    assert_true(kh_store_dropped_legacy(st));
+    assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
+    assert_true(kh_store_last_seq(txn) == 10);
+    assert_int_equal(kh_store_closed_through(txn), 20000);
     kh_txn_abort(&txn);
     kh_store_close(&st);
+    /* gone for good: a second open finds nothing to drop */
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    assert_false(kh_store_dropped_legacy(st));
+    kh_store_close(&st);
+    assert_int_equal(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    assert_int_equal(mdb_env_open(env, g_dir, MDB_RDONLY, 0600), 0);
+    assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &t), 0);
+    assert_int_equal(mdb_dbi_open(t, "station", 0, &sd), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(t, "case", 0, &cd), MDB_NOTFOUND);
+    assert_int_equal(mdb_dbi_open(t, "meta", 0, &md), 0);
+    MDB_val sk = {9, "stamp:S00"}, sv;
+    assert_int_equal(mdb_get(t, md, &sk, &sv), MDB_NOTFOUND);
+    MDB_val ck = {14, "closed_through"};
+    assert_int_equal(mdb_get(t, md, &ck, &sv), 0);
+    mdb_txn_abort(t);
+    mdb_env_close(env);
 }
 
 /* kB of this process's resident file-backed pages (RssFile). */
@@ -291,7 +373,6 @@ static void test_unmap_pages(void **state)
     assert_int_equal(kh_txn_begin(st, false, &txn), KH_OK);
     assert_int_equal(kh_store_journal_each(txn, 1, count_event, &n), KH_OK);
     assert_true(kh_store_last_seq(txn) == N);
-    assert_true(kh_store_station_stamp(txn, "S19") == N);
     kh_txn_abort(&txn);
     assert_true(n == N);
     kh_store_close(&st);
@@ -366,7 +447,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_dedup_and_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_fan_out, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stamps_in_one_txn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_follows_journal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drops_old_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmap_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_monotone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
