@@ -38,7 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -295,15 +298,84 @@ static int open_socket(socket_t *out, void *ctx, const char *dir, const char *wh
         zmq_close(s);
         return rc;
     }
-    /* Let the CURVE handshake finish before the first send (which does not
-     * wait): a refused key or a service down just leaves the events to
-     * the resends and the deadline. */
-    zmq_pollitem_t it = {s, 0, ZMQ_POLLOUT, 0};
-    zmq_poll(&it, 1, 2000);
     out->s = s;
     out->role = role;
     snprintf(out->who, sizeof out->who, "%s", who);
     return KH_OK;
+}
+
+/* Lets the CURVE handshakes finish before the first send (which does not
+ * wait): every socket's at once, up to HANDSHAKE_MS in all. A refused key
+ * or a service down just leaves its events to the resends and the
+ * deadline. */
+#define HANDSHAKE_MS 2000
+static void wait_connected(socket_t *socks, size_t n)
+{
+    zmq_pollitem_t *items = calloc(n ? n : 1, sizeof *items);
+    size_t *which = calloc(n ? n : 1, sizeof *which);
+    bool *ready = calloc(n ? n : 1, sizeof *ready);
+    size_t left = items && which && ready ? n : 0;
+    int64_t deadline = now_ms() + HANDSHAKE_MS;
+    while (left && now_ms() < deadline) {
+        size_t m = 0;
+        for (size_t r = 0; r < n; r++)
+            if (!ready[r]) {
+                which[m] = r;
+                items[m++] = (zmq_pollitem_t){socks[r].s, 0, ZMQ_POLLOUT, 0};
+            }
+        if (zmq_poll(items, (int)m, 50) < 0)
+            break;
+        for (size_t k = 0; k < m; k++)
+            if (items[k].revents & ZMQ_POLLOUT) {
+                ready[which[k]] = true;
+                left--;
+            }
+    }
+    free(items);
+    free(which);
+    free(ready);
+}
+
+/* The sockets by (role, identity): open addressing over their positions
+ * + 1, at most half full (a province routes a million lines to 3,000
+ * station sockets). */
+typedef struct sock_table {
+    size_t *slot;
+    size_t cap;
+} sock_table_t;
+
+static size_t sock_hash(int role, const char *who)
+{
+    uint64_t h = UINT64_C(14695981039346656037) ^ (uint64_t)role; /* FNV-1a */
+    for (; *who; who++)
+        h = (h ^ (uint8_t)*who) * UINT64_C(1099511628211);
+    return (size_t)(h ^ (h >> 29));
+}
+
+/* The slot of (role, who): holding its socket, or free where it goes. */
+static size_t *sock_slot(const sock_table_t *t, const socket_t *socks, int role,
+                         const char *who)
+{
+    size_t i = sock_hash(role, who) & (t->cap - 1);
+    while (t->slot[i] &&
+           (socks[t->slot[i] - 1].role != role || strcmp(socks[t->slot[i] - 1].who, who)))
+        i = (i + 1) & (t->cap - 1);
+    return &t->slot[i];
+}
+
+/* Makes room for one more socket; false when out of memory. */
+static bool sock_table_room(sock_table_t *t, const socket_t *socks, size_t n)
+{
+    if (2 * (n + 1) <= t->cap)
+        return true;
+    sock_table_t g = {.cap = t->cap ? 2 * t->cap : 64};
+    if (!(g.slot = calloc(g.cap, sizeof *g.slot)))
+        return false;
+    for (size_t r = 0; r < n; r++)
+        *sock_slot(&g, socks, socks[r].role, socks[r].who) = r + 1;
+    free(t->slot);
+    *t = g;
+    return true;
 }
 
 /* One socket per identity: a province has thousands of station keys, past
@@ -435,6 +507,7 @@ int kh_cmd_feed(const kh_args_t *a)
     raise_socket_limit(ctx);
     socket_t *socks = NULL;
     size_t nsocks = 0, capsocks = 0;
+    sock_table_t table = {0};
     int rc = KH_EXIT_OK;
 
     /* Decide locally what needs no service; route the rest. */
@@ -460,9 +533,12 @@ int kh_cmd_feed(const kh_args_t *a)
         }
         int k = -1;
         if (prc == KH_OK) {
-            for (size_t j = 0; j < nsocks && k < 0; j++)
-                if (socks[j].role == role && strcmp(socks[j].who, who) == 0)
-                    k = (int)j;
+            if (!sock_table_room(&table, socks, nsocks)) {
+                rc = kh_fail("out of memory");
+                break;
+            }
+            size_t *slot = sock_slot(&table, socks, role, who);
+            k = (int)*slot - 1;
             if (k < 0) {
                 if (nsocks == capsocks) {
                     capsocks = capsocks ? capsocks * 2 : 8;
@@ -486,6 +562,7 @@ int kh_cmd_feed(const kh_args_t *a)
                     break;
                 } else {
                     k = (int)nsocks++;
+                    *slot = nsocks;
                 }
             }
         }
@@ -500,8 +577,10 @@ int kh_cmd_feed(const kh_args_t *a)
         kh_event_clear(&ev);
     }
     kh_county_free(&county);
+    free(table.slot);
     if (rc != KH_EXIT_OK)
         return rc;
+    wait_connected(socks, nsocks);
 
     if (stats || rate)
         warm_up(socks, nsocks, timeout_s);
@@ -512,18 +591,39 @@ int kh_cmd_feed(const kh_args_t *a)
      * before blocked_ns was held back by the full window. */
     int64_t t0 = now_ns(), blocked_ns = INT64_MIN;
     uint64_t nsched = 0;
-    /* Only the sockets with events in flight are polled: a province has
-     * thousands of station sockets, and polling each on every wake-up
-     * would cost more than the events themselves. which[k] is the socket
-     * of items[k]. */
-    zmq_pollitem_t *items = calloc(nsocks ? nsocks : 1, sizeof *items);
-    size_t *which = calloc(nsocks ? nsocks : 1, sizeof *which);
-    if (!items || !which) {
-        rc = kh_fail("out of memory");
-        free(items);
-        items = NULL;
+    /* Waiting: one epoll set of every socket's ZMQ_FD (a province has
+     * thousands of station sockets: zmq_poll would look at each on every
+     * wake-up). ZMQ_FD only says that a socket's state may have changed,
+     * and a send can consume that signal, so the sockets to read are those
+     * it woke for and those sent on since: each is read until it has no
+     * message (dirty[r], list[]). */
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    bool *dirty = calloc(nsocks ? nsocks : 1, sizeof *dirty);
+    size_t *list = calloc(nsocks ? nsocks : 1, sizeof *list), nlist = 0;
+    struct epoll_event evs[256];
+    for (size_t r = 0; r < nsocks && ep >= 0; r++) {
+        int fd;
+        size_t fdlen = sizeof fd;
+        struct epoll_event e = {.events = EPOLLIN, .data.u64 = r};
+        if (zmq_getsockopt(socks[r].s, ZMQ_FD, &fd, &fdlen) != 0 ||
+            epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e) != 0) {
+            close(ep);
+            ep = -1;
+        }
     }
-    while (left > 0 && items) {
+    if (ep < 0 || !dirty || !list) {
+        rc = kh_fail("cannot wait on %zu connections: %s", nsocks, strerror(errno));
+        left = 0;
+    }
+#define MARK(r)                                                                          \
+    do {                                                                                 \
+        size_t r_ = (r);                                                                 \
+        if (!dirty[r_]) {                                                                \
+            dirty[r_] = true;                                                            \
+            list[nlist++] = r_;                                                          \
+        }                                                                                \
+    } while (0)
+    while (left > 0) {
         int64_t now = now_ms();
         int64_t wait_ns = 100 * NS_PER_MS; /* until the next paced send */
         /* send new lines while the window (and --rate) allows */
@@ -540,6 +640,7 @@ int kh_cmd_feed(const kh_args_t *a)
                     nsched++;
                 }
                 batch_line(&socks[l->sock], next + 1, l->text, l->len);
+                MARK((size_t)l->sock);
                 l->sent = true;
                 socks[l->sock].inflight++;
                 l->start_ns = due_ns <= blocked_ns ? due_ns : sent_ns;
@@ -549,11 +650,11 @@ int kh_cmd_feed(const kh_args_t *a)
             }
             next++;
         }
-        for (size_t r = 0; r < nsocks; r++)
-            flush_batch(&socks[r]);
+        for (size_t k = 0; k < nlist; k++)
+            flush_batch(&socks[list[k]]);
         if (rate && next < f.n && inflight >= WINDOW)
             blocked_ns = now_ns();
-        /* Paced: sleep in the poll until the next send is due (whole
+        /* Paced: sleep in the wait until the next send is due (whole
          * milliseconds), the last fraction in one nap, so sends go out
          * within tens of microseconds of their schedule. */
         int timeout_ms = 100;
@@ -562,26 +663,22 @@ int kh_cmd_feed(const kh_args_t *a)
             if (timeout_ms > 100)
                 timeout_ms = 100;
         }
-        size_t nitems = 0;
-        for (size_t r = 0; r < nsocks; r++)
-            if (socks[r].inflight) {
-                which[nitems] = r;
-                items[nitems++] = (zmq_pollitem_t){socks[r].s, 0, ZMQ_POLLIN, 0};
-            }
-        int npoll = zmq_poll(items, (int)nitems, timeout_ms);
-        if (npoll < 0)
+        int nev = epoll_wait(ep, evs, (int)(sizeof evs / sizeof evs[0]),
+                             nlist ? 0 : timeout_ms);
+        if (nev < 0 && errno != EINTR)
             break;
-        if (npoll == 0 && timeout_ms == 0 && rate && next < f.n && inflight < WINDOW) {
+        for (int k = 0; k < nev; k++)
+            MARK((size_t)evs[k].data.u64);
+        if (nlist == 0 && timeout_ms == 0 && rate && next < f.n && inflight < WINDOW) {
             /* under a millisecond to the next send: sleep until then (an
              * answer arriving meanwhile waits at most that long; polling
              * in a loop would take the CPU the services need) */
             struct timespec nap = {0, (long)wait_ns};
             nanosleep(&nap, NULL);
         }
-        for (size_t k = 0; k < nitems; k++) {
-            if (!(items[k].revents & ZMQ_POLLIN))
-                continue;
-            size_t r = which[k];
+        for (size_t k = 0; k < nlist; k++) {
+            size_t r = list[k];
+            dirty[r] = false;
             for (;;) {
                 zmq_msg_t m;
                 zmq_msg_init(&m);
@@ -622,6 +719,7 @@ int kh_cmd_feed(const kh_args_t *a)
                 zmq_msg_close(&m);
             }
         }
+        nlist = 0;
         /* Lazy Pirate: resend what is overdue (looked for twice a second,
          * not on every wake-up, so a large feed costs no quadratic scan). */
         now = now_ms();
@@ -637,6 +735,7 @@ int kh_cmd_feed(const kh_args_t *a)
             if (kh_codec_submit_encode(i + 1, l->text, l->len, false, &buf, &len) ==
                 KH_OK) {
                 zmq_send(socks[l->sock].s, buf, len, ZMQ_DONTWAIT); /* unsent: resent */
+                MARK((size_t)l->sock);
                 free(buf);
             }
             l->retry_ms = l->retry_ms * 2 > MAX_RETRY_MS ? MAX_RETRY_MS : l->retry_ms * 2;
@@ -654,8 +753,11 @@ int kh_cmd_feed(const kh_args_t *a)
             break;
         }
     }
-    free(items);
-    free(which);
+#undef MARK
+    if (ep >= 0)
+        close(ep);
+    free(dirty);
+    free(list);
     for (size_t r = 0; r < nsocks; r++)
         zmq_close(socks[r].s);
     free(socks);
