@@ -286,6 +286,207 @@ json_t *kh_render_rank_json(const kh_county_t *county, const kh_catalog_t *catal
     return finish(doc, ok);
 }
 
+/* A growing string for the rank text. */
+typedef struct tbuf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} tbuf_t;
+
+static void tb_add(tbuf_t *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->s, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void tb_str(tbuf_t *b, const char *s)
+{
+    tb_add(b, s, strlen(s));
+}
+
+void kh_render_amount_text(kh_milli_t v, char *out)
+{
+    /* jansson: printf("%.15g") of the double, then ".0" when that has
+     * neither '.' nor 'e' (so that it reads back as a real). Below 1e12
+     * units that is the exact decimal without trailing zeros. */
+    if (v <= -INT64_C(1000000000000000) || v >= INT64_C(1000000000000000)) {
+        json_t *j = kh_render_amount(v);
+        char *s = j ? json_dumps(j, JSON_ENCODE_ANY | KH_RENDER_JSON_FLAGS) : NULL;
+        snprintf(out, 32, "%s", s ? s : "0.0");
+        free(s);
+        json_decref(j);
+        return;
+    }
+    uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    unsigned frac = (unsigned)(a % 1000);
+    int n = snprintf(out, 32, "%s%llu", v < 0 ? "-" : "", (unsigned long long)(a / 1000));
+    if (frac == 0) {
+        memcpy(out + n, ".0", 3);
+        return;
+    }
+    char d[4] = {(char)('0' + frac / 100), (char)('0' + frac / 10 % 10),
+                 (char)('0' + frac % 10), '\0'};
+    for (int i = 2; i > 0 && d[i] == '0'; i--)
+        d[i] = '\0';
+    snprintf(out + n, (size_t)(32 - n), ".%s", d);
+}
+
+struct kh_rank_text {
+    const kh_county_t *county;
+    const kh_catalog_t *catalog;
+    char **station; /* per station: "station":...,"name":... */
+    char **sec_key; /* per section: its id as a JSON key, NULL if it cannot be one */
+    char *sections; /* the "sections" array */
+};
+
+void kh_render_rank_text_free(kh_rank_text_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    kh_rank_text_t *t = *self_p;
+    for (size_t i = 0; t->station && i < t->county->nstations; i++)
+        free(t->station[i]);
+    for (size_t i = 0; t->sec_key && i < t->catalog->nsections; i++)
+        free(t->sec_key[i]);
+    free(t->station);
+    free(t->sec_key);
+    free(t->sections);
+    free(t);
+    *self_p = NULL;
+}
+
+/* An object's text without its braces: the members, as jansson prints
+ * them. NULL when the object cannot be made (as kh_render_rank_json would
+ * fail). */
+static char *members_text(json_t *o, bool ok)
+{
+    char *s = ok ? kh_render_dumps(o) : NULL;
+    json_decref(o);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    if (n < 2) {
+        free(s);
+        return NULL;
+    }
+    memmove(s, s + 1, n - 2);
+    s[n - 2] = '\0';
+    return s;
+}
+
+kh_rank_text_t *kh_render_rank_text_new(const kh_county_t *county,
+                                        const kh_catalog_t *catalog)
+{
+    kh_rank_text_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->county = county;
+    t->catalog = catalog;
+    t->station = calloc(county->nstations ? county->nstations : 1, sizeof *t->station);
+    t->sec_key = calloc(catalog->nsections ? catalog->nsections : 1, sizeof *t->sec_key);
+    if (!t->station || !t->sec_key) {
+        kh_render_rank_text_free(&t);
+        return NULL;
+    }
+    for (size_t i = 0; i < county->nstations; i++) {
+        bool ok = true;
+        json_t *o = json_object();
+        put(o, "station", jstr(county->stations[i].code), &ok);
+        put(o, "name", jstr(county->stations[i].name), &ok);
+        t->station[i] = members_text(o, ok && o);
+    }
+    bool ok = true;
+    json_t *secs = json_array();
+    for (size_t s = 0; s < catalog->nsections; s++) {
+        const kh_section_t *sec = &catalog->sections[s];
+        bool kok = true;
+        json_t *k = json_object();
+        put(k, sec->id, json_integer(0), &kok);
+        char *m = members_text(k, kok && k);
+        if (m) /* "id":0 -> "id" */
+            m[strlen(m) - 2] = '\0';
+        t->sec_key[s] = m;
+        json_t *o = json_object();
+        put(o, "id", jstr(sec->id), &ok);
+        put(o, "title", jstr(sec->title), &ok);
+        put(o, "max", kh_render_amount(sec->max), &ok);
+        append(secs, o, &ok);
+    }
+    t->sections = ok && secs ? kh_render_dumps(secs) : NULL;
+    json_decref(secs);
+    return t;
+}
+
+char *kh_render_rank_text(const kh_rank_text_t *t, int year, const kh_rank_row_t *rows,
+                          size_t n)
+{
+    if (!t || !t->sections)
+        return NULL;
+    tbuf_t b = {0};
+    char num[40];
+    snprintf(num, sizeof num, "%d", year);
+    tb_str(&b, "{\"year\":");
+    tb_str(&b, num);
+    tb_str(&b, ",\"stations\":[");
+    for (size_t i = 0; i < n && !b.oom; i++) {
+        const kh_scorecard_t *card = rows[i].card;
+        if (!card || card->station < 0 || (size_t)card->station >= t->county->nstations ||
+            !t->station[card->station]) {
+            free(b.s);
+            return NULL;
+        }
+        snprintf(num, sizeof num, "%s{\"rank\":%d,", i ? "," : "", rows[i].rank);
+        tb_str(&b, num);
+        tb_str(&b, t->station[card->station]);
+        static const char *const names[] = {
+            ",\"total\":", ",\"bonus\":", ",\"pending\":"};
+        const kh_milli_t v[] = {card->total, card->bonus, card->pending};
+        for (int k = 0; k < 3; k++) {
+            tb_str(&b, names[k]);
+            kh_render_amount_text(v[k], num);
+            tb_str(&b, num);
+        }
+        tb_str(&b, ",\"sections\":{");
+        for (size_t s = 0; s < card->nsections; s++) {
+            size_t si = card->sections[s].section;
+            if (si >= t->catalog->nsections || !t->sec_key[si]) {
+                free(b.s);
+                return NULL;
+            }
+            if (s)
+                tb_add(&b, ",", 1);
+            tb_str(&b, t->sec_key[si]);
+            tb_add(&b, ":", 1);
+            kh_render_amount_text(card->sections[s].score, num);
+            tb_str(&b, num);
+        }
+        tb_str(&b, "}}");
+    }
+    tb_str(&b, "],\"sections\":");
+    tb_str(&b, t->sections);
+    tb_str(&b, "}");
+    if (b.oom) {
+        free(b.s);
+        return NULL;
+    }
+    return b.s;
+}
+
 static json_t *item_json(const kh_catalog_t *catalog, const kh_item_score_t *is, bool *ok)
 {
     const kh_item_t *it = &catalog->items[is->item];

@@ -59,6 +59,25 @@ json_t *kh_render_rank_json(const kh_county_t *county, const kh_catalog_t *catal
                             int year, const kh_rank_row_t *rows, size_t n);
 
 /*
+ * The same document as text, exactly kh_render_dumps(kh_render_rank_json
+ * (...)), made without building it: a province's ranking has 18,000
+ * amounts, and jansson prints each real with printf("%.15g"), which was
+ * most of a live `rank` at 3,000 stations (issue 7). What never changes
+ * for a county (each station's code and name, the section keys and the
+ * "sections" array) is rendered once, by jansson, into a kh_rank_text_t;
+ * the amounts are printed from their milli-points with integer arithmetic.
+ * NULL where kh_render_rank_json would fail, or out of memory.
+ */
+typedef struct kh_rank_text kh_rank_text_t;
+kh_rank_text_t *kh_render_rank_text_new(const kh_county_t *county,
+                                        const kh_catalog_t *catalog);
+void kh_render_rank_text_free(kh_rank_text_t **self_p);
+char *kh_render_rank_text(const kh_rank_text_t *t, int year, const kh_rank_row_t *rows,
+                          size_t n);
+/* An amount as kh_render_dumps prints kh_render_amount(v) (out: 32 bytes). */
+void kh_render_amount_text(kh_milli_t v, char *out);
+
+/*
  * kaohe station:
  *   {"station", "name", "year", "total", "bonus", "pending",
  *    "sections": [{"id", "title", "max", "score", "deducted",

@@ -94,7 +94,8 @@ typedef struct cached {
 typedef struct ranker {
     kh_service_t svc;
     kh_store_t *store;
-    kh_index_t *index; /* which events bear on which station (kh_index.h) */
+    kh_index_t *index;         /* which events bear on which station (kh_index.h) */
+    kh_rank_text_t *rank_text; /* the ranking's unchanging text (kh_render.h) */
     void *router, *scorer, *pub, *committed;
     kh_zwatch_t *wrouter, *wscorer, *wcommitted;
     uv_timer_t timer;
@@ -407,9 +408,16 @@ static int query_rank(ranker_t *r, view_t *v, char **text)
     int rc = score_all(r, v, &cards, &rows);
     json_t *doc = NULL;
     if (rc == KH_OK) {
-        doc = kh_render_rank_json(r->svc.county, r->svc.catalog, v->year, rows,
-                                  r->svc.county->nstations);
-        *text = doc ? kh_render_dumps(doc) : NULL;
+        /* the text directly (kh_render_rank_text), the same bytes as the
+         * document jansson would print, in a fraction of the time */
+        if (r->rank_text) {
+            *text = kh_render_rank_text(r->rank_text, v->year, rows,
+                                        r->svc.county->nstations);
+        } else {
+            doc = kh_render_rank_json(r->svc.county, r->svc.catalog, v->year, rows,
+                                      r->svc.county->nstations);
+            *text = doc ? kh_render_dumps(doc) : NULL;
+        }
         if (!*text)
             rc = KH_ENOMEM;
     }
@@ -1279,6 +1287,7 @@ int main(int argc, char **argv)
         }
         kh_txn_abort(&txn);
     }
+    r.rank_text = kh_render_rank_text_new(r.svc.county, r.svc.catalog);
     r.cache = calloc(r.svc.county->nstations, sizeof *r.cache);
     if (!r.cache) {
         kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
@@ -1319,6 +1328,7 @@ int main(int argc, char **argv)
     free(r.cache);
     free(r.rank.text);
     kh_index_free(&r.index);
+    kh_render_rank_text_free(&r.rank_text);
     kh_store_close(&r.store);
     kh_service_fini(&r.svc);
     return rc;

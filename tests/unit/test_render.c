@@ -317,6 +317,95 @@ static void test_rank_json(void **state)
     assert_null(kh_render_rank_json(&g_county, &g_catalog, 2024, rows, 2));
 }
 
+/* kh_render_amount_text prints what jansson prints for the amount:
+ * every milli-point of a wide range, and random ones far beyond. */
+static void test_amount_text(void **state)
+{
+    (void)state;
+    json_t *a = json_array();
+    for (int64_t i = -2000000; i <= 2000000; i += (i > -3000 && i < 3000) ? 1 : 997) {
+        for (int k = 0; k < 2; k++) {
+            kh_milli_t v = k ? (kh_milli_t)i * 1000003 : (kh_milli_t)i;
+            json_array_clear(a);
+            json_array_append_new(a, kh_render_amount(v));
+            char *want = kh_render_dumps(a), got[32];
+            kh_render_amount_text(v, got);
+            want[strlen(want) - 1] = '\0';
+            assert_string_equal(got, want + 1); /* without the brackets */
+            free(want);
+        }
+    }
+    json_decref(a);
+}
+
+/* The rank text is byte for byte the rank document jansson dumps: the
+ * fixture, names that need escaping, and many cards with varied amounts. */
+static void test_rank_text(void **state)
+{
+    (void)state;
+    kh_station_t st[6] = {
+        {.code = "NM", .name = "南门派出所"},
+        {.code = "Q\"T", .name = "引号\"与\\反斜杠/斜杠"},
+        {.code = "TAB", .name = "制表\t换行\n回车\r\x01控制"},
+        {.code = "DEL", .name = "删除\x7f符"},
+        {.code = "E", .name = ""},
+        {.code = "LONG", .name = "青山镇中心派出所"},
+    };
+    kh_county_t county = {.name = "县", .stations = st, .nstations = 6};
+    kh_section_t secs[3] = {{.id = "1", .title = "治安\"管理", .max = 15000},
+                            {.id = "4", .title = "安全防范", .max = 15500},
+                            {.id = "5", .title = "巡逻防控", .max = -1}};
+    kh_catalog_t cat = {.sections = secs, .nsections = 3};
+    kh_rank_text_t *t = kh_render_rank_text_new(&county, &cat);
+    assert_non_null(t);
+    kh_scorecard_t cards[6];
+    kh_section_score_t ss[6][3];
+    kh_rank_row_t rows[6];
+    uint64_t x = 88172645463325252ULL; /* xorshift64 */
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 6; i++) {
+            memset(&cards[i], 0, sizeof cards[i]);
+            kh_milli_t v[6];
+            for (int k = 0; k < 6; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                v[k] = (kh_milli_t)(x % 400001) - 100000;
+            }
+            for (int k = 0; k < 3; k++)
+                ss[i][k] = (kh_section_score_t){.section = (size_t)k, .score = v[3 + k]};
+            cards[i].station = (i + round) % 6;
+            cards[i].total = v[0];
+            cards[i].bonus = round == 0 ? 0 : v[1];
+            cards[i].pending = v[2];
+            cards[i].sections = ss[i];
+            cards[i].nsections = (size_t)(round % 4 == 3 ? i % 4 : 3);
+            rows[i] = (kh_rank_row_t){&cards[i], i + 1};
+        }
+        json_t *doc = kh_render_rank_json(&county, &cat, 2026, rows, 6);
+        char *want = kh_render_dumps(doc);
+        char *got = kh_render_rank_text(t, 2026, rows, 6);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        free(want);
+        free(got);
+        json_decref(doc);
+    }
+    /* no rows; and a card outside the county is refused, as by the JSON */
+    char *got = kh_render_rank_text(t, 2025, rows, 0);
+    json_t *doc = kh_render_rank_json(&county, &cat, 2025, rows, 0);
+    char *want = kh_render_dumps(doc);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    json_decref(doc);
+    cards[0].station = 9;
+    assert_null(kh_render_rank_text(t, 2025, rows, 6));
+    assert_null(kh_render_rank_json(&county, &cat, 2025, rows, 6));
+    kh_render_rank_text_free(&t);
+    assert_null(t);
+    kh_render_rank_text_free(&t);
+}
+
 static void test_station_json(void **state)
 {
     (void)state;
@@ -665,6 +754,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_width),         cmocka_unit_test(test_fit_and_pad),
         cmocka_unit_test(test_amount_dumps),  cmocka_unit_test(test_rank_json),
+        cmocka_unit_test(test_amount_text),   cmocka_unit_test(test_rank_text),
         cmocka_unit_test(test_station_json),  cmocka_unit_test(test_explain_json),
         cmocka_unit_test(test_urban_json),    cmocka_unit_test(test_invalid_utf8_text),
         cmocka_unit_test(test_rank_table),    cmocka_unit_test(test_station_table),
