@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "kh_error.h"
+#include "kh_strbuf.h"
 
 /* ------------------------------------------------------------------ */
 /* UTF-8 and display width                                              */
@@ -286,39 +287,6 @@ json_t *kh_render_rank_json(const kh_county_t *county, const kh_catalog_t *catal
     return finish(doc, ok);
 }
 
-/* A growing string for the rank text. */
-typedef struct tbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} tbuf_t;
-
-static void tb_add(tbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void tb_str(tbuf_t *b, const char *s)
-{
-    tb_add(b, s, strlen(s));
-}
-
 void kh_render_amount_text(kh_milli_t v, char *out)
 {
     /* jansson: printf("%.15g") of the double, then ".0" when that has
@@ -437,12 +405,12 @@ char *kh_render_rank_text(const kh_rank_text_t *t, int year, const kh_rank_row_t
 {
     if (!t || !t->sections)
         return NULL;
-    tbuf_t b = {0};
+    kh_strbuf_t b = {0};
     char num[40];
     snprintf(num, sizeof num, "%d", year);
-    tb_str(&b, "{\"year\":");
-    tb_str(&b, num);
-    tb_str(&b, ",\"stations\":[");
+    kh_strbuf_str(&b, "{\"year\":");
+    kh_strbuf_str(&b, num);
+    kh_strbuf_str(&b, ",\"stations\":[");
     for (size_t i = 0; i < n && !b.oom; i++) {
         const kh_scorecard_t *card = rows[i].card;
         if (!card || card->station < 0 || (size_t)card->station >= t->county->nstations ||
@@ -451,17 +419,17 @@ char *kh_render_rank_text(const kh_rank_text_t *t, int year, const kh_rank_row_t
             return NULL;
         }
         snprintf(num, sizeof num, "%s{\"rank\":%d,", i ? "," : "", rows[i].rank);
-        tb_str(&b, num);
-        tb_str(&b, t->station[card->station]);
+        kh_strbuf_str(&b, num);
+        kh_strbuf_str(&b, t->station[card->station]);
         static const char *const names[] = {
             ",\"total\":", ",\"bonus\":", ",\"pending\":"};
         const kh_milli_t v[] = {card->total, card->bonus, card->pending};
         for (int k = 0; k < 3; k++) {
-            tb_str(&b, names[k]);
+            kh_strbuf_str(&b, names[k]);
             kh_render_amount_text(v[k], num);
-            tb_str(&b, num);
+            kh_strbuf_str(&b, num);
         }
-        tb_str(&b, ",\"sections\":{");
+        kh_strbuf_str(&b, ",\"sections\":{");
         for (size_t s = 0; s < card->nsections; s++) {
             size_t si = card->sections[s].section;
             if (si >= t->catalog->nsections || !t->sec_key[si]) {
@@ -469,17 +437,17 @@ char *kh_render_rank_text(const kh_rank_text_t *t, int year, const kh_rank_row_t
                 return NULL;
             }
             if (s)
-                tb_add(&b, ",", 1);
-            tb_str(&b, t->sec_key[si]);
-            tb_add(&b, ":", 1);
+                kh_strbuf_add(&b, ",", 1);
+            kh_strbuf_str(&b, t->sec_key[si]);
+            kh_strbuf_add(&b, ":", 1);
             kh_render_amount_text(card->sections[s].score, num);
-            tb_str(&b, num);
+            kh_strbuf_str(&b, num);
         }
-        tb_str(&b, "}}");
+        kh_strbuf_str(&b, "}}");
     }
-    tb_str(&b, "],\"sections\":");
-    tb_str(&b, t->sections);
-    tb_str(&b, "}");
+    kh_strbuf_str(&b, "],\"sections\":");
+    kh_strbuf_str(&b, t->sections);
+    kh_strbuf_str(&b, "}");
     if (b.oom) {
         free(b.s);
         return NULL;

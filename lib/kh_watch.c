@@ -28,6 +28,7 @@
 #include "kh_error.h"
 #include "kh_points.h"
 #include "kh_render.h"
+#include "kh_strbuf.h"
 
 #define GAP          "  " /* between columns, as the other tables */
 #define MAX_COLS     6
@@ -103,43 +104,10 @@ static void fit_left(const char *s, size_t width, char *buf, size_t cap)
     snprintf(buf, cap, ELLIPSIS "%s", s + i);
 }
 
-/* A growing string. */
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} sbuf_t;
-
-static void sb_add(sbuf_t *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void sb_str(sbuf_t *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_spaces(sbuf_t *b, size_t n)
+static void sb_spaces(kh_strbuf_t *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sb_add(b, " ", 1);
+        kh_strbuf_add(b, " ", 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -301,8 +269,8 @@ static void tab_line(tab_t *t, lines_t *L, const char *const *cells)
     size_t n = t->ncols;
     while (n > 0 && (!cells[n - 1] || !*cells[n - 1]))
         n--;
-    sbuf_t b = {0};
-    sb_str(&b, "");
+    kh_strbuf_t b = {0};
+    kh_strbuf_str(&b, "");
     for (size_t c = 0; c < n; c++) {
         const char *s = cells[c] ? cells[c] : "";
         size_t w = kh_display_width(s);
@@ -311,7 +279,7 @@ static void tab_line(tab_t *t, lines_t *L, const char *const *cells)
             sb_spaces(&b, t->gap);
         if (t->cols[c].right)
             sb_spaces(&b, pad);
-        sb_str(&b, s);
+        kh_strbuf_str(&b, s);
         if (!t->cols[c].right && c + 1 < n)
             sb_spaces(&b, pad);
     }
@@ -541,14 +509,14 @@ static void header(const kh_watch_view_t *v, lines_t *L)
     }
     fit_left(clean, room >= MIN_DIR ? room : 0, dir, cap);
     free(clean);
-    sbuf_t b = {0};
-    sb_str(&b, "kaohe watch");
+    kh_strbuf_t b = {0};
+    kh_strbuf_str(&b, "kaohe watch");
     if (dir[0]) {
-        sb_str(&b, GAP);
-        sb_str(&b, dir);
+        kh_strbuf_str(&b, GAP);
+        kh_strbuf_str(&b, dir);
     }
     free(dir);
-    sb_str(&b, tail);
+    kh_strbuf_str(&b, tail);
     if (b.oom)
         L->oom = true;
     else
@@ -560,9 +528,9 @@ static void header(const kh_watch_view_t *v, lines_t *L)
             L->oom = true;
             return;
         }
-        sbuf_t nb = {0};
-        sb_str(&nb, "! ");
-        sb_str(&nb, note);
+        kh_strbuf_t nb = {0};
+        kh_strbuf_str(&nb, "! ");
+        kh_strbuf_str(&nb, note);
         free(note);
         if (nb.oom)
             L->oom = true;
