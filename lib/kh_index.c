@@ -51,6 +51,8 @@ struct kh_index {
     table_t st_tab, cs_tab;
     uint64_t through;
     size_t bytes;
+    size_t skipped;
+    uint64_t last_skipped;
 };
 
 static size_t hash(const char *s)
@@ -244,6 +246,26 @@ int kh_index_add(kh_index_t *x, uint64_t seq, const kh_event_t *ev)
     return KH_OK;
 }
 
+int kh_index_skip(kh_index_t *x, uint64_t seq)
+{
+    if (seq <= x->through)
+        return KH_EINVAL;
+    x->through = seq;
+    x->skipped++;
+    x->last_skipped = seq;
+    return KH_OK;
+}
+
+size_t kh_index_skipped(const kh_index_t *x)
+{
+    return x->skipped;
+}
+
+uint64_t kh_index_last_skipped(const kh_index_t *x)
+{
+    return x->last_skipped;
+}
+
 uint64_t kh_index_stamp(const kh_index_t *x, const char *code)
 {
     const uint32_t *s = lookup(x, &x->st_tab, st_name, code);
@@ -256,8 +278,8 @@ static int cmp_u64(const void *a, const void *b)
     return p < q ? -1 : p > q;
 }
 
-int kh_index_station_seqs(const kh_index_t *x, const char *code, uint64_t upto,
-                          uint64_t **seqs, size_t *n)
+int kh_index_station_seqs(const kh_index_t *x, const char *code, uint64_t **seqs,
+                          size_t *n)
 {
     *seqs = NULL;
     *n = 0;
@@ -273,13 +295,11 @@ int kh_index_station_seqs(const kh_index_t *x, const char *code, uint64_t upto,
         return KH_ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < s->nown; i++)
-        if (s->own[i] <= upto)
-            v[k++] = s->own[i];
+        v[k++] = s->own[i];
     for (uint32_t i = 0; i < s->ncases; i++) {
         const case_t *c = &x->cs[s->cases[i]];
         for (uint32_t j = 0; j < c->n; j++)
-            if (c->v[j].seq <= upto)
-                v[k++] = c->v[j].seq;
+            v[k++] = c->v[j].seq;
     }
     qsort(v, k, sizeof *v, cmp_u64);
     size_t m = 0;

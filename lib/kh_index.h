@@ -36,12 +36,22 @@ uint64_t kh_index_through(const kh_index_t *idx);
  * (KH_EINVAL otherwise, and nothing changes). KH_ENOMEM leaves the index
  * unusable: free it and build it again. */
 int kh_index_add(kh_index_t *idx, uint64_t seq, const kh_event_t *ev);
-/* A station's stamp (0: nothing bears on it yet). */
+/* Passes over seq, a journal entry that could not be decoded: it bears on
+ * no station (the reader logs it). Same rule as kh_index_add for seq. */
+int kh_index_skip(kh_index_t *idx, uint64_t seq);
+/* How many entries were passed over, and the last of them (0: none). */
+size_t kh_index_skipped(const kh_index_t *idx);
+uint64_t kh_index_last_skipped(const kh_index_t *idx);
+/* A station's stamp (0: nothing bears on it yet), as of the last event
+ * added. */
 uint64_t kh_index_stamp(const kh_index_t *idx, const char *code);
-/* The sequences of every event that bears on a station, ascending, each
- * once, none above upto: a malloc'd array in *seqs (NULL when none). */
-int kh_index_station_seqs(const kh_index_t *idx, const char *code, uint64_t upto,
-                          uint64_t **seqs, size_t *n);
+/* The sequences of every event that bears on a station as of the last
+ * event added, ascending, each once: a malloc'd array in *seqs (NULL when
+ * none). There is no cut at an earlier sequence: a case a station's call
+ * names later already counts; a reader of an older state must not use an
+ * index that has gone past it (kh_store_load_station refuses). */
+int kh_index_station_seqs(const kh_index_t *idx, const char *code, uint64_t **seqs,
+                          size_t *n);
 /* Bytes held, for the ranker's metrics. */
 size_t kh_index_bytes(const kh_index_t *idx);
 

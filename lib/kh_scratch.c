@@ -54,6 +54,8 @@ static bool in_scratch(const void *p)
 
 void *kh_scratch_alloc(size_t n)
 {
+    if (n == 0)
+        n = 1; /* a block of its own, inside the buffer */
     if (scratch.open && n <= SCRATCH_BYTES) {
         size_t a = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
         if (a <= SCRATCH_BYTES - scratch.used) {

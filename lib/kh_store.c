@@ -32,7 +32,8 @@ struct kh_store {
     MDB_dbi journal, dedup, meta, snap, snapseq;
     size_t map_size;
     bool readonly;
-    bool dropped_legacy; /* the open dropped the indexes of older stores */
+    bool dropped_legacy;      /* the open dropped the indexes of older stores */
+    char data_path[PATH_MAX]; /* DIR/data.mdb, resolved (kh_store_unmap_pages) */
 };
 
 struct kh_txn {
@@ -133,27 +134,38 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
                      (opts->nosync ? MDB_NOSYNC : 0);
     if ((rc = from_mdb(mdb_env_open(st->env, opts->dir, flags, 0600))))
         goto fail_env;
+    char real[PATH_MAX];
+    if (realpath(opts->dir, real) && strlen(real) + 10 < sizeof st->data_path)
+        snprintf(st->data_path, sizeof st->data_path, "%s/data.mdb", real);
     /* The file may be larger than asked (a grown map): adopt its size. */
     MDB_envinfo info;
     mdb_env_info(st->env, &info);
     st->map_size = info.me_mapsize;
 
-    MDB_txn *txn;
-    if ((rc = from_mdb(
-             mdb_txn_begin(st->env, NULL, opts->readonly ? MDB_RDONLY : 0, &txn))))
-        goto fail_env;
-    unsigned dflags = opts->readonly ? 0 : MDB_CREATE;
-    if ((rc = from_mdb(mdb_dbi_open(txn, "journal", dflags, &st->journal))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "dedup", dflags, &st->dedup))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "meta", dflags, &st->meta))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "snap", dflags, &st->snap))) ||
-        (rc = from_mdb(mdb_dbi_open(txn, "snapseq", dflags, &st->snapseq))) ||
-        (!opts->readonly && (rc = drop_legacy(st, txn)))) {
-        mdb_txn_abort(txn);
-        goto fail_env;
+    /* Dropping an older store's indexes writes: on a full map, the map
+     * doubles and the open starts over (as the scorer does for a batch). */
+    for (int tries = 0;; tries++) {
+        MDB_txn *txn;
+        if ((rc = from_mdb(
+                 mdb_txn_begin(st->env, NULL, opts->readonly ? MDB_RDONLY : 0, &txn))))
+            goto fail_env;
+        unsigned dflags = opts->readonly ? 0 : MDB_CREATE;
+        if ((rc = from_mdb(mdb_dbi_open(txn, "journal", dflags, &st->journal))) ||
+            (rc = from_mdb(mdb_dbi_open(txn, "dedup", dflags, &st->dedup))) ||
+            (rc = from_mdb(mdb_dbi_open(txn, "meta", dflags, &st->meta))) ||
+            (rc = from_mdb(mdb_dbi_open(txn, "snap", dflags, &st->snap))) ||
+            (rc = from_mdb(mdb_dbi_open(txn, "snapseq", dflags, &st->snapseq))) ||
+            (!opts->readonly && (rc = drop_legacy(st, txn))))
+            mdb_txn_abort(txn);
+        else
+            rc = from_mdb(mdb_txn_commit(txn));
+        if (rc == KH_EMAP_FULL && !opts->readonly && tries < 4 &&
+            kh_store_grow(st) == KH_OK)
+            continue;
+        if (rc)
+            goto fail_env;
+        break;
     }
-    if ((rc = from_mdb(mdb_txn_commit(txn))))
-        goto fail_env;
     *out = st;
     return KH_OK;
 
@@ -235,9 +247,18 @@ int kh_store_unmap_pages(kh_store_t *st)
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi, ino;
         unsigned maj, mnr;
-        if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj, &mnr, &ino) != 5 ||
-            ino != (unsigned long)sb.st_ino || maj != major(sb.st_dev) ||
-            mnr != minor(sb.st_dev))
+        int at = 0;
+        if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu %n", &lo, &hi, &maj, &mnr, &ino,
+                   &at) < 5)
+            continue;
+        /* by device and inode; by path where the two disagree (overlayfs
+         * and btrfs show another device in the maps than fstat does) */
+        char *path = line + at;
+        path[strcspn(path, "\n")] = '\0';
+        bool same_file = (ino == (unsigned long)sb.st_ino && maj == major(sb.st_dev) &&
+                          mnr == minor(sb.st_dev)) ||
+                         (st->data_path[0] && strcmp(path, st->data_path) == 0);
+        if (!same_file)
             continue;
         /* a read-only shared file mapping: nothing is lost, only unmapped */
         rc = madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0 ? KH_OK : KH_ESTORE;
@@ -450,9 +471,12 @@ int kh_store_load_station(kh_txn_t *txn, const kh_index_t *idx, const char *code
 {
     if (txn->err)
         return txn->err;
+    /* an index past the txn would give a newer state than the txn's */
+    if (kh_index_through(idx) != kh_store_last_seq(txn))
+        return txn->err ? txn->err : KH_ERANGE;
     uint64_t *seqs;
     size_t n;
-    int rc = kh_index_station_seqs(idx, code, kh_store_last_seq(txn), &seqs, &n);
+    int rc = kh_index_station_seqs(idx, code, &seqs, &n);
     for (size_t i = 0; i < n && rc == KH_OK; i++) {
         uint8_t k[8];
         kh_put_u64(k, seqs[i]);
@@ -478,9 +502,10 @@ static int index_one(uint64_t seq, const uint8_t *pb, size_t len, void *arg)
         return 1;
     kh_event_t ev;
     kh_event_init(&ev);
-    c->rc = kh_codec_event_decode(pb, len, &ev);
-    if (c->rc == KH_OK)
-        c->rc = kh_index_add(c->idx, seq, &ev);
+    /* an entry this reader cannot decode (written by a newer kaohe, say)
+     * bears on no station: passed over, not a failure of every query */
+    c->rc = kh_codec_event_decode(pb, len, &ev) == KH_OK ? kh_index_add(c->idx, seq, &ev)
+                                                         : kh_index_skip(c->idx, seq);
     kh_event_clear(&ev);
     return c->rc != KH_OK;
 }

@@ -79,9 +79,9 @@ int kh_store_copy(kh_store_t *st, const char *dir);
  * Drops this process's mapping of the store's pages (the kernel's page
  * cache keeps them; the next access maps a page again, a minor fault).
  * A long-running process that touches pages all over the file over time
- * (the scorer's random index inserts) otherwise keeps every page it ever
- * touched in its resident set. Call only with no txn of this process
- * open: their pointers into the map would not survive.
+ * (the scorer's random de-duplication inserts) otherwise keeps every page
+ * it ever touched in its resident set. Pointers into the map stay valid
+ * (the page is read again); the scorer calls it between transactions.
  */
 int kh_store_unmap_pages(kh_store_t *st);
 
@@ -116,7 +116,7 @@ int kh_store_close_through(kh_txn_t *txn, kh_day_t day);
 /*
  * Applies one event in a write txn: by (source, id) it is a duplicate (same
  * content hash: out->status DUPLICATE), a conflict (other content:
- * REJECTED/conflict), or new: journaled under the next sequence and indexed
+ * REJECTED/conflict), or new: journaled under the next sequence, its key kept
  * (ACCEPTED, out->seq). pb/len is the event's encoding, ev the decoded
  * event. Returns the txn's error; out is valid only when that is KH_OK.
  */
@@ -135,15 +135,15 @@ void kh_evset_clear(kh_evset_t *set);
 struct kh_index;
 
 /* Adds to idx every journaled event after kh_index_through(idx), up to
- * the txn's last sequence (nothing when it is already there). */
+ * the txn's last sequence (nothing when it is already there). An entry
+ * that does not decode is passed over (kh_index_skip). */
 int kh_store_index_update(kh_txn_t *txn, struct kh_index *idx);
 
 /*
  * Loads every event that bears on a station (see kh_score.h): its own
  * events, and every call and review of every case any of its calls names,
- * each once, in sequence order, none after the txn's last sequence. idx
- * must have been brought up to the txn (kh_store_index_update). Appends
- * to set.
+ * each once, in sequence order. idx must be exactly at the txn
+ * (kh_store_index_update): KH_ERANGE when it is not. Appends to set.
  */
 int kh_store_load_station(kh_txn_t *txn, const struct kh_index *idx, const char *code,
                           kh_evset_t *set);

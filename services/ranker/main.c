@@ -96,6 +96,7 @@ typedef struct ranker {
     kh_store_t *store;
     kh_index_t *index;         /* which events bear on which station (kh_index.h) */
     kh_rank_text_t *rank_text; /* the ranking's unchanging text (kh_render.h) */
+    size_t skipped_logged;     /* undecodable journal entries logged so far */
     void *router, *scorer, *pub, *committed;
     kh_zwatch_t *wrouter, *wscorer, *wcommitted;
     uv_timer_t timer;
@@ -134,10 +135,13 @@ typedef struct view {
     uint64_t group_stamp; /* the largest stamp of the urban stations */
 } view_t;
 
-/* Brings the index up to txn. One view is open at a time, so the index is
- * never ahead of the view reading it. A failed update leaves an index that
- * cannot be trusted: it is dropped, and built again from the journal by
- * the next query. */
+/* Brings the index up to txn. Views may nest (status looks for stale
+ * months in views of their own), but only the innermost reads the index;
+ * the store refuses to load a station for a txn the index is ahead of, and
+ * a station's stamp is used only when the index is exactly at the view's
+ * txn (view_score_ex). A failed update leaves an index that cannot be
+ * trusted: it is dropped, and built again from the journal by the next
+ * query. An entry that does not decode is left out and logged, once. */
 static int index_update(ranker_t *r, kh_txn_t *txn)
 {
     int rc = r->index ? KH_OK : KH_ENOMEM;
@@ -149,10 +153,44 @@ static int index_update(ranker_t *r, kh_txn_t *txn)
         kh_log(KH_LOG_ERROR, "cannot index the journal", "cause", kh_strerror(rc),
                (char *)NULL);
         kh_index_free(&r->index);
+        r->skipped_logged = 0;
+    } else if (kh_index_skipped(r->index) > r->skipped_logged) {
+        char n[24], seq[24];
+        snprintf(n, sizeof n, "%zu", kh_index_skipped(r->index));
+        snprintf(seq, sizeof seq, "%llu",
+                 (unsigned long long)kh_index_last_skipped(r->index));
+        kh_log(KH_LOG_ERROR,
+               "journal entries that do not decode are left out of every score",
+               "entries", n, "last_seq", seq, (char *)NULL);
+        r->skipped_logged = kh_index_skipped(r->index);
     }
     return rc;
 }
 
+/* Closes a view, opened or not (after a failed view_open too); a second
+ * close does nothing. */
+static void view_close(view_t *v)
+{
+    size_t n = v->r ? v->r->svc.county->nstations : 0;
+    if (v->sets)
+        for (size_t i = 0; i < n; i++)
+            kh_evset_clear(&v->sets[i]);
+    if (v->owned)
+        for (size_t i = 0; i < n; i++)
+            kh_scorecard_free(&v->owned[i]);
+    free(v->owned);
+    free(v->sets);
+    free(v->loaded);
+    free(v->urban.counts);
+    v->owned = NULL;
+    v->sets = NULL;
+    v->loaded = NULL;
+    v->urban.counts = NULL;
+    kh_txn_abort(&v->txn);
+}
+
+/* Opens a view: its read txn and the index brought up to it. On failure
+ * nothing is left open (view_close may still be called). */
 static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
 {
     memset(v, 0, sizeof *v);
@@ -162,13 +200,16 @@ static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
     v->loaded = calloc(n, sizeof *v->loaded);
     v->urban.counts = calloc(n, sizeof *v->urban.counts);
     v->owned = calloc(n, sizeof *v->owned);
-    if (!v->sets || !v->loaded || !v->urban.counts || !v->owned)
-        return KH_ENOMEM;
-    int rc = kh_txn_begin(r->store, false, &v->txn);
-    if (rc)
+    int rc =
+        (!v->sets || !v->loaded || !v->urban.counts || !v->owned) ? KH_ENOMEM : KH_OK;
+    if (rc == KH_OK)
+        rc = kh_txn_begin(r->store, false, &v->txn);
+    if (rc == KH_OK)
+        rc = index_update(r, v->txn);
+    if (rc) {
+        view_close(v);
         return rc;
-    if ((rc = index_update(r, v->txn)))
-        return rc;
+    }
     v->closed = kh_store_closed_through(v->txn);
     v->today = kh_tz_day(r->svc.county->tz, kh_time_now());
     v->as_of = as_of;
@@ -181,22 +222,6 @@ static int view_open(view_t *v, ranker_t *r, int year, kh_day_t as_of)
     v->urban.year = v->year;
     v->urban.nstations = n;
     return KH_OK;
-}
-
-static void view_close(view_t *v)
-{
-    size_t n = v->r->svc.county->nstations;
-    if (v->sets)
-        for (size_t i = 0; i < n; i++)
-            kh_evset_clear(&v->sets[i]);
-    if (v->owned)
-        for (size_t i = 0; i < n; i++)
-            kh_scorecard_free(&v->owned[i]);
-    free(v->owned);
-    free(v->sets);
-    free(v->loaded);
-    free(v->urban.counts);
-    kh_txn_abort(&v->txn);
 }
 
 static int view_load(view_t *v, int st)
@@ -310,6 +335,8 @@ static int view_score_ex(view_t *v, int st, bool entries, const kh_scorecard_t *
         return KH_OK;
     }
     const kh_station_t *s = &r->svc.county->stations[st];
+    if (kh_index_through(r->index) != kh_store_last_seq(v->txn))
+        return KH_ERANGE; /* a nested view moved the index: see index_update */
     uint64_t stamp = kh_index_stamp(r->index, s->code);
     uint64_t group = s->urban ? view_group_stamp(v) : 0;
     if ((rc = kh_txn_error(v->txn)))

@@ -40,7 +40,7 @@
 #define BATCH_MAX  4096 /* requests per commit */
 #define EVENTS_MAX 4096 /* events per commit (a request may carry many) */
 /* How often the scorer drops its mapping of the store's pages
- * (kh_store_unmap_pages), in ns: its inserts land all over the indexes,
+ * (kh_store_unmap_pages), in ns: its de-duplication inserts land all over that tree,
  * and without it every page it ever touched stays in its resident set. */
 #define UNMAP_EVERY_NS (UINT64_C(1000000000))
 #define NCODES         8 /* write failure codes counted */

@@ -41,8 +41,13 @@ static void test_scope_blocks(void **state)
     assert_int_equal(b[39], 2);
     kh_scratch_free(b); /* a no-op in a scope */
     assert_int_equal(b[0], 2);
+    /* a zero-byte block is a block of its own */
+    unsigned char *z = kh_scratch_alloc(0);
+    assert_non_null(z);
+    assert_true(z >= c + 7);
+    kh_scratch_free(z);
     kh_scratch_end(false); /* the inner user's end leaves the scope open */
-    assert_ptr_equal(kh_scratch_alloc(1), c + 16);
+    assert_ptr_equal(kh_scratch_alloc(1), z + 16);
     kh_scratch_end(true);
 
     /* a new scope starts over at the same place: everything was released */
