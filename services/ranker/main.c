@@ -115,7 +115,8 @@ typedef struct ranker {
         kh_counter_t *queries[NKINDS];
         kh_histogram_t *seconds[NKINDS]; /* the kinds that read: else NULL */
         kh_counter_t *card_hits, *card_misses, *rank_hits, *rank_misses;
-        kh_counter_t *notices, *lost, *published;
+        kh_counter_t *notices, *lost, *published, *skipped;
+        kh_gauge_t *index_events, *index_bytes;
     } m;
 } ranker_t;
 
@@ -1222,6 +1223,11 @@ static void on_metrics(kh_service_t *svc)
 {
     ranker_t *r = svc->data;
     r->m.lost->value = r->lost_notices;
+    if (r->index) {
+        kh_gauge_set(r->m.index_events, (double)kh_index_through(r->index));
+        kh_gauge_set(r->m.index_bytes, (double)kh_index_bytes(r->index));
+        r->m.skipped->value = kh_index_skipped(r->index);
+    }
 }
 
 static void metrics_register(ranker_t *r)
@@ -1267,6 +1273,16 @@ static void metrics_register(ranker_t *r)
         NULL);
     r->m.published = kh_metrics_counter(m, "ranker_snapshots_published_total",
                                         "Month-end snapshot revisions published.", NULL);
+    r->m.index_events = kh_metrics_gauge(
+        m, "ranker_index_events",
+        "Journal entries the in-memory station/case index covers (it catches up with "
+        "the journal at each query).",
+        NULL);
+    r->m.index_bytes = kh_metrics_gauge(m, "ranker_index_bytes",
+                                        "Memory the station/case index holds.", NULL);
+    r->m.skipped = kh_metrics_counter(
+        m, "ranker_index_skipped_total",
+        "Journal entries the ranker could not decode, left out of every score.", NULL);
     r->svc.on_metrics = on_metrics;
 }
 

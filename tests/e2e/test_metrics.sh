@@ -115,6 +115,17 @@ map=$(value "$M/scorer.prom" kaohe_scorer_store_map_bytes "")
 [ "$used" -gt 0 ] && [ "$map" -ge "$used" ] || fail "map $map, used $used"
 pass "latency and batch histograms observed ($ack answers, $commits commits), map $used of $map bytes"
 
+# The ranker's index covers the whole journal once a query has read it,
+# and passed nothing over.
+kaohe rank --year 2024 -d "$D" >/dev/null
+index_ok() {
+    [ "$(value "$M/ranker.prom" kaohe_ranker_index_events "")" = "$N" ] &&
+        [ "$(value "$M/ranker.prom" kaohe_ranker_index_skipped_total "")" = 0 ] &&
+        [ "$(value "$M/ranker.prom" kaohe_ranker_index_bytes "")" -gt 0 ]
+}
+wait_until 15 "the ranker's index metrics to cover the $N journaled events" index_ok
+pass "the ranker's index covers the journal ($N events, none passed over)"
+
 # ---- 2. well-formed ------------------------------------------------------------
 # strict_check FILE: every line is a HELP, a TYPE or a sample; a family's
 # HELP and TYPE come once each, before its samples; every sample is
