@@ -654,28 +654,22 @@ int kh_cmd_feed(const kh_args_t *a)
             flush_batch(&socks[list[k]]);
         if (rate && next < f.n && inflight >= WINDOW)
             blocked_ns = now_ns();
-        /* Paced: sleep in the wait until the next send is due (whole
-         * milliseconds), the last fraction in one nap, so sends go out
-         * within tens of microseconds of their schedule. */
-        int timeout_ms = 100;
-        if (rate && next < f.n && inflight < WINDOW) {
-            timeout_ms = (int)(wait_ns / NS_PER_MS);
-            if (timeout_ms > 100)
-                timeout_ms = 100;
-        }
-        int nev = epoll_wait(ep, evs, (int)(sizeof evs / sizeof evs[0]),
-                             nlist ? 0 : timeout_ms);
+        /* Wait for an answer, or (paced) until the next send is due, to
+         * the nanosecond: an answer wakes the wait at once, so none waits
+         * unread for a send's schedule. Not at all when sockets are to be
+         * read already. */
+        int64_t timeout_ns = 100 * NS_PER_MS;
+        if (rate && next < f.n && inflight < WINDOW && wait_ns < timeout_ns)
+            timeout_ns = wait_ns;
+        if (nlist)
+            timeout_ns = 0;
+        struct timespec ts = {(time_t)(timeout_ns / NS_PER_S),
+                              (long)(timeout_ns % NS_PER_S)};
+        int nev = epoll_pwait2(ep, evs, (int)(sizeof evs / sizeof evs[0]), &ts, NULL);
         if (nev < 0 && errno != EINTR)
             break;
         for (int k = 0; k < nev; k++)
             MARK((size_t)evs[k].data.u64);
-        if (nlist == 0 && timeout_ms == 0 && rate && next < f.n && inflight < WINDOW) {
-            /* under a millisecond to the next send: sleep until then (an
-             * answer arriving meanwhile waits at most that long; polling
-             * in a loop would take the CPU the services need) */
-            struct timespec nap = {0, (long)wait_ns};
-            nanosleep(&nap, NULL);
-        }
         for (size_t k = 0; k < nlist; k++) {
             size_t r = list[k];
             dirty[r] = false;

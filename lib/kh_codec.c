@@ -777,6 +777,71 @@ void kh_codec_sreply_free(kh_scorer_reply_t *r)
     r->noutcomes = 0;
 }
 
+int kh_codec_route_encode(uint64_t no, const kh_origin_t *v, size_t n, uint8_t **buf,
+                          size_t *len)
+{
+    Kaohe__Route m;
+    kaohe__route__init(&m);
+    m.no = no;
+    Kaohe__Origin *o = malloc((n ? n : 1) * sizeof *o);
+    Kaohe__Origin **p = malloc((n ? n : 1) * sizeof *p);
+    int rc = KH_ENOMEM;
+    if (o && p) {
+        for (size_t i = 0; i < n; i++) {
+            kaohe__origin__init(&o[i]);
+            o[i].peer.data = (uint8_t *)v[i].peer;
+            o[i].peer.len = v[i].peer_len;
+            o[i].key = (char *)v[i].key;
+            o[i].events = v[i].events;
+            o[i].bytes = v[i].bytes;
+            o[i].received_us = v[i].received_us;
+            p[i] = &o[i];
+        }
+        m.n_origins = n;
+        m.origins = p;
+        rc = pack(&m.base, buf, len);
+    }
+    free(o);
+    free(p);
+    return rc;
+}
+
+int kh_codec_route_decode(const uint8_t *buf, size_t len, uint64_t *no, kh_origin_t **v,
+                          size_t *n)
+{
+    *v = NULL;
+    *n = 0;
+    Kaohe__Route *m = kaohe__route__unpack(NULL, len, buf);
+    if (!m)
+        return KH_EPROTO;
+    int rc = m->n_origins ? KH_OK : KH_EPROTO;
+    kh_origin_t *out = rc ? NULL : calloc(m->n_origins, sizeof *out);
+    if (rc == KH_OK && !out)
+        rc = KH_ENOMEM;
+    for (size_t i = 0; rc == KH_OK && i < m->n_origins; i++) {
+        const Kaohe__Origin *o = m->origins[i];
+        if (o->peer.len < 1 || o->peer.len > KH_PEER_MAX || o->events < 1 || !o->key[0] ||
+            copy_str(out[i].key, sizeof out[i].key, o->key) != KH_OK) {
+            rc = KH_EPROTO;
+            break;
+        }
+        memcpy(out[i].peer, o->peer.data, o->peer.len);
+        out[i].peer_len = o->peer.len;
+        out[i].events = o->events;
+        out[i].bytes = o->bytes;
+        out[i].received_us = o->received_us;
+    }
+    if (rc == KH_OK) {
+        *no = m->no;
+        *v = out;
+        *n = m->n_origins;
+    } else {
+        free(out);
+    }
+    kaohe__route__free_unpacked(m, NULL);
+    return rc;
+}
+
 int kh_codec_committed_encode(const kh_committed_t *c, uint8_t **buf, size_t *len)
 {
     Kaohe__Committed m;

@@ -118,6 +118,25 @@ int kh_codec_sreply_encode(const kh_scorer_reply_t *r, uint8_t **buf, size_t *le
 int kh_codec_sreply_decode(const uint8_t *buf, size_t len, kh_scorer_reply_t *r);
 void kh_codec_sreply_free(kh_scorer_reply_t *r);
 
+/* The envelope of a scorer request that carries the events of several
+ * Submits (proto Route), echoed back by the scorer with its reply. */
+#define KH_PEER_MAX 255 /* a ZeroMQ routing identity's bytes */
+#define KH_KEY_MAX  255 /* a key's name (its CurveZMQ User-Id) */
+typedef struct kh_origin {
+    uint8_t peer[KH_PEER_MAX]; /* the source's routing identity */
+    size_t peer_len;           /* 1..KH_PEER_MAX */
+    char key[KH_KEY_MAX + 1];  /* the key it spoke with, not empty */
+    uint32_t events;           /* its events in the request, in order, >= 1 */
+    uint32_t bytes;            /* the credit taken for them */
+    uint64_t received_us;      /* when its Submit arrived */
+} kh_origin_t;
+
+int kh_codec_route_encode(uint64_t no, const kh_origin_t *v, size_t n, uint8_t **buf,
+                          size_t *len);
+/* *v (malloc'd) holds *n >= 1 origins, each as kh_origin_t describes. */
+int kh_codec_route_decode(const uint8_t *buf, size_t len, uint64_t *no, kh_origin_t **v,
+                          size_t *n);
+
 typedef struct kh_committed {
     uint64_t seq;
     uint64_t batch;

@@ -6,12 +6,21 @@
  * the scorer. For each Submit it parses and validates the JSON line (SPEC
  * section 5, every rejection that needs no history: too_large, malformed,
  * unknown_type, forbidden, unknown_station, bad_time, out_of_range) and
- * answers a rejection at once. An acceptable event is encoded and sent on
- * to the scorer with the source's routing identity as envelope; the
- * scorer's reply (accepted, duplicate or conflict, after the durable
- * commit) comes back with that envelope and is relayed to the source. The
- * ingest keeps no state per event, so it can be killed at any moment: a
- * source that got no answer resends, and the scorer de-duplicates.
+ * answers a rejection at once. An acceptable event is encoded, under its
+ * key's credit (kh_credit.h), and sent on to the scorer.
+ *
+ * Events that arrive while WINDOW requests are in flight are held and go
+ * together, in one request, as soon as one is answered (see flush): the
+ * scorer commits one batch at a time, so they would have waited for that
+ * commit anyway, and a request per Submit would cost a message and a
+ * wake-up on every hop for each. The request's envelope (proto Route)
+ * lists the Submits whose events it carries: each source's routing
+ * identity, key, event count, credit and arrival time. The scorer echoes
+ * it with its reply (accepted, duplicate or conflict, after the durable
+ * commit), and the ingest relays the outcomes, one message per source.
+ * Only what is unanswered lives here, so the ingest can be killed at any
+ * moment: a source that got no answer resends, and the scorer
+ * de-duplicates.
  *
  * Every rejection, its own or the scorer's (conflict), is also announced
  * on a PUB ("ingest-ROLE-pub") for watchers such as `kaohe watch`: one
@@ -29,10 +38,11 @@
  * Metrics (kh_service.h writes them): events by what became of them here
  * (forwarded, rejected, failed), rejections by reason (its own and those
  * the scorer decided), failures by reason (busy, scorer_unreachable), the
- * credit in flight, and the acknowledgement latency: the time from
- * receiving a Submit to relaying the scorer's answer, measured with the
- * receive time the request carries in its credit frame, observed once
- * per answer (a batch is one).
+ * credit in flight, requests sent to the scorer (by the Submits each
+ * carried) and those presumed lost, and the acknowledgement latency: the
+ * time from receiving a Submit to relaying the scorer's answer, measured
+ * with the arrival time its Route carries, observed once per Submit (a
+ * batch is one).
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -49,9 +59,30 @@
 #include "kh_zuv.h"
 
 #define BUDGET 1024 /* messages per wake-up before yielding to the loop */
+/* Requests to the scorer: in flight before events are held back (see
+ * flush), in flight at most, events and bytes of events per request (the
+ * scorer commits at most 4096 events at a time), and how long an
+ * unanswered one counts as in flight. */
+#define WINDOW     2
+#define SLOTS      64
+#define REQ_EVENTS 4096
+#define REQ_BYTES  (256u << 10)
+#define LOST_US    1000000
 /* The rejection reasons of SPEC section 5: kh_error.h numbers them -1
  * (malformed) to -8 (too_large). */
 #define NREASONS (-KH_ETOO_LARGE)
+
+/* Events validated and under credit, waiting to go to the scorer: per
+ * Submit an origin, and the events of every origin in order. */
+typedef struct held {
+    kh_origin_t *origins;
+    size_t norigins, cap_origins;
+    uint64_t *tags;
+    uint8_t **pbs; /* encoded events, owned */
+    size_t *lens;
+    char (*ids)[KH_ID_MAX + 1];
+    size_t nevents, cap_events;
+} held_t;
 
 typedef struct ingest {
     kh_service_t svc;
@@ -60,14 +91,21 @@ typedef struct ingest {
     void *pub; /* rejection notices; NULL when it could not be bound */
     kh_zwatch_t *wfront, *wback;
     kh_credit_t *credit; /* what each key has in flight to the scorer */
+    held_t held;
+    struct {
+        uint64_t no, sent_us;
+    } inflight[SLOTS]; /* requests sent and not answered */
+    size_t ninflight;
+    uint64_t next_no;
+    uv_timer_t lost_timer; /* runs while requests are in flight */
     int64_t busy_logged_us;
     uint64_t busy_unlogged, unreachable_unlogged;
     struct {
         kh_counter_t *forwarded, *rejected, *failed;
         kh_counter_t *reason[NREASONS]; /* rejected, by -code - 1 */
-        kh_counter_t *busy, *unreachable, *credit_resets;
+        kh_counter_t *busy, *unreachable, *credit_resets, *lost;
         kh_gauge_t *inflight_events, *inflight_bytes;
-        kh_histogram_t *ack_seconds;
+        kh_histogram_t *ack_seconds, *request_submits;
     } m;
 } ingest_t;
 
@@ -80,25 +118,6 @@ static const kh_credit_limits_t credit_limits = {
     .all_bytes = 128u << 20,
     .stale_us = 30 * 1000000LL,
 };
-
-/* The second envelope frame of a forwarded request: the credit it took,
- * "KEY\0", its event count and its byte count (u32 BE each), and when the
- * Submit was received (u64 BE, microseconds of the monotonic clock),
- * echoed back by the scorer. */
-#define CREDIT_TAIL 16 /* bytes after the key's NUL */
-
-static size_t credit_frame(uint8_t *f, size_t cap, const char *key, uint32_t events,
-                           uint32_t bytes, uint64_t received_us)
-{
-    size_t n = strlen(key);
-    if (n + 1 + CREDIT_TAIL > cap)
-        return 0;
-    memcpy(f, key, n + 1);
-    kh_put_u32(f + n + 1, events);
-    kh_put_u32(f + n + 5, bytes);
-    kh_put_u64(f + n + 9, received_us);
-    return n + 1 + CREDIT_TAIL;
-}
 
 /* Microseconds of the monotonic clock (the same in every process). */
 static uint64_t mono_us(void)
@@ -172,7 +191,8 @@ static int validate(ingest_t *g, const kh_zmsg_t *m, const uint8_t *line, size_t
          * what the event claims: a station's key speaks for that station
          * only, dispatch sends calls only, and so on (SPEC section 5). */
         const char *who = kh_zmsg_user(m, 1);
-        rc = who ? kh_event_check(ev, g->svc.county, g->svc.catalog, who, kh_time_now())
+        rc = who && strlen(who) <= KH_KEY_MAX
+                 ? kh_event_check(ev, g->svc.county, g->svc.catalog, who, kh_time_now())
                  : KH_EFORBIDDEN;
     }
     return rc;
@@ -201,93 +221,214 @@ static kh_ack_t rejection(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const c
     return o;
 }
 
-/* Answers several outcomes to m's sender in one message. */
-static void answer_many(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *v, size_t n)
+/* Sends outcomes to the source whose routing identity is peer, in one
+ * message. */
+static void send_outcomes(ingest_t *g, const uint8_t *peer, size_t peer_len,
+                          const kh_ack_t *v, size_t n)
 {
     uint8_t *buf;
     size_t len;
     if (n == 0 || kh_codec_outcomes_encode(v, n, &buf, &len) != KH_OK)
         return;
-    kh_zmsg_reply(g->front, m, buf, len);
+    const void *data[2] = {peer, buf};
+    size_t lens[2] = {peer_len, len};
+    kh_zsend_parts(g->front, data, lens, 2);
     free(buf);
 }
 
-/*
- * Forwards n validated, encoded events (one request: a single event, or an
- * EventBatch) to the scorer under m's sender's credit, or answers them all
- * failed: busy when the key has its allowance in flight (it waits, others
- * don't), scorer_unreachable when the scorer is down or its queue full
- * (not decided; the source resends later, kaohe feed after a back-off).
- */
-static void forward(ingest_t *g, const kh_zmsg_t *m, const uint64_t *tags,
-                    const uint8_t *const *pbs, const size_t *lens,
-                    char (*ids)[KH_ID_MAX + 1], size_t n, uint64_t received_us)
+/* Room in the held arrays for `events` more events and one more origin. */
+static int held_reserve(held_t *h, size_t events)
 {
-    kh_scorer_req_t r = {.tag = tags[0], .kind = KH_SREQ_EVENT};
-    if (n == 1) {
-        r.event = pbs[0];
-        r.event_len = lens[0];
-    } else {
-        r.kind = KH_SREQ_EVENTS;
-        r.nevents = n;
-        r.ev_tags = tags;
-        r.evs = pbs;
-        r.ev_lens = lens;
+    if (h->norigins + 1 > h->cap_origins) {
+        size_t cap = h->cap_origins ? 2 * h->cap_origins : 64;
+        kh_origin_t *o = realloc(h->origins, cap * sizeof *o);
+        if (!o)
+            return KH_ENOMEM;
+        h->origins = o;
+        h->cap_origins = cap;
     }
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = kh_codec_sreq_encode(&r, &buf, &len);
-    if (rc) {
+    if (h->nevents + events > h->cap_events) {
+        size_t cap = h->cap_events ? h->cap_events : 256;
+        while (cap < h->nevents + events)
+            cap *= 2;
+        uint64_t *tags = realloc(h->tags, cap * sizeof *tags);
+        if (tags)
+            h->tags = tags;
+        uint8_t **pbs = realloc(h->pbs, cap * sizeof *pbs);
+        if (pbs)
+            h->pbs = pbs;
+        size_t *lens = realloc(h->lens, cap * sizeof *lens);
+        if (lens)
+            h->lens = lens;
+        char(*ids)[KH_ID_MAX + 1] = realloc(h->ids, cap * sizeof *ids);
+        if (ids)
+            h->ids = ids;
+        if (!tags || !pbs || !lens || !ids)
+            return KH_ENOMEM;
+        h->cap_events = cap;
+    }
+    return KH_OK;
+}
+
+/* Frees the first k origins' ne events and moves the rest up. */
+static void held_drop(held_t *h, size_t k, size_t ne)
+{
+    for (size_t i = 0; i < ne; i++)
+        free(h->pbs[i]);
+    h->norigins -= k;
+    h->nevents -= ne;
+    memmove(h->origins, h->origins + k, h->norigins * sizeof *h->origins);
+    memmove(h->tags, h->tags + ne, h->nevents * sizeof *h->tags);
+    memmove(h->pbs, h->pbs + ne, h->nevents * sizeof *h->pbs);
+    memmove(h->lens, h->lens + ne, h->nevents * sizeof *h->lens);
+    memmove(h->ids, h->ids + ne, h->nevents * sizeof *h->ids);
+}
+
+static void held_free(held_t *h)
+{
+    held_drop(h, h->norigins, h->nevents);
+    free(h->origins);
+    free(h->tags);
+    free(h->pbs);
+    free(h->lens);
+    free(h->ids);
+    memset(h, 0, sizeof *h);
+}
+
+/* Answers the first k held origins (ne events) failed for `reason` and
+ * gives their credit back. */
+static void fail_held(ingest_t *g, size_t k, size_t ne, const char *reason)
+{
+    held_t *h = &g->held;
+    kh_ack_t *o = calloc(ne ? ne : 1, sizeof *o);
+    for (size_t i = 0, e = 0; i < k; e += h->origins[i].events, i++) {
+        const kh_origin_t * or = &h->origins[i];
+        kh_credit_give(g->credit, or->key, or->events, or->bytes, kh_time_now());
+        for (size_t j = 0; o && j < or->events; j++) {
+            o[e + j].tag = h->tags[e + j];
+            o[e + j].status = KH_STATUS_FAILED;
+            snprintf(o[e + j].reason, sizeof o[e + j].reason, "%s", reason);
+            snprintf(o[e + j].id, sizeof o[e + j].id, "%s", h->ids[e + j]);
+        }
+        if (o)
+            send_outcomes(g, or->peer, or->peer_len, o + e, or->events);
+    }
+    free(o);
+    kh_counter_add(g->m.failed, ne);
+}
+
+/* A request unanswered for LOST_US is presumed lost (a scorer killed
+ * mid-batch never answers): its slot is freed so that held events move
+ * on; its sources resend, and an answer that comes after all is still
+ * relayed. */
+static void forget_lost(ingest_t *g, uint64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < g->ninflight; i++)
+        if (now - g->inflight[i].sent_us < LOST_US)
+            g->inflight[k++] = g->inflight[i];
+    kh_counter_add(g->m.lost, g->ninflight - k);
+    g->ninflight = k;
+}
+
+/* The request numbered no is answered: its slot is free. */
+static void settle(ingest_t *g, uint64_t no)
+{
+    for (size_t i = 0; i < g->ninflight; i++)
+        if (g->inflight[i].no == no) {
+            g->inflight[i] = g->inflight[--g->ninflight];
+            break;
+        }
+}
+
+static void on_lost_timer(uv_timer_t *t);
+
+/* Sends the first k held origins (ne events) to the scorer as one request,
+ * or answers them failed (scorer_unreachable: down, or its queue full). */
+static void send_held(ingest_t *g, size_t k, size_t ne)
+{
+    held_t *h = &g->held;
+    uint64_t no = ++g->next_no;
+    kh_scorer_req_t r = {.tag = no,
+                         .kind = KH_SREQ_EVENTS,
+                         .nevents = ne,
+                         .ev_tags = h->tags,
+                         .evs = (const uint8_t *const *)h->pbs,
+                         .ev_lens = h->lens};
+    uint8_t *req = NULL, *route = NULL;
+    size_t req_len = 0, route_len = 0;
+    int rc = kh_codec_sreq_encode(&r, &req, &req_len);
+    if (rc == KH_OK)
+        rc = kh_codec_route_encode(no, h->origins, k, &route, &route_len);
+    if (rc != KH_OK) {
         kh_log(KH_LOG_ERROR, "cannot encode events", "cause", kh_strerror(rc),
                (char *)NULL);
-        return;
-    }
-    const char *key = kh_zmsg_user(m, 1);
-    const char *reason = NULL;
-    if (!kh_credit_take(g->credit, key, (uint32_t)n, len, kh_time_now())) {
-        log_throttled(g, "source over its in-flight allowance, answered busy",
-                      &g->busy_unlogged);
-        reason = "busy";
-        kh_counter_add(g->m.busy, n);
+        fail_held(g, k, ne, kh_err_name(KH_ENOMEM));
     } else {
-        /* Envelope: the source's identity and the credit taken; the scorer
-         * echoes both back. */
-        uint8_t cf[300];
-        const void *data[3] = {kh_zmsg_data(m, 0), cf, buf};
-        size_t flen[3] = {
-            kh_zmsg_size(m, 0),
-            credit_frame(cf, sizeof cf, key, (uint32_t)n, (uint32_t)len, received_us),
-            len};
-        if (kh_zsend_parts(g->back, data, flen, 3) != KH_OK) {
-            kh_credit_give(g->credit, key, (uint32_t)n, len, kh_time_now());
+        const void *data[2] = {route, req};
+        size_t lens[2] = {route_len, req_len};
+        if (kh_zsend_parts(g->back, data, lens, 2) != KH_OK) {
             log_throttled(g, "scorer unreachable, events not forwarded",
                           &g->unreachable_unlogged);
-            reason = "scorer_unreachable";
-            kh_counter_add(g->m.unreachable, n);
+            kh_counter_add(g->m.unreachable, ne);
+            fail_held(g, k, ne, "scorer_unreachable");
+        } else {
+            g->inflight[g->ninflight].no = no;
+            g->inflight[g->ninflight++].sent_us = mono_us();
+            if (!uv_is_active((uv_handle_t *)&g->lost_timer))
+                uv_timer_start(&g->lost_timer, on_lost_timer, LOST_US / 1000,
+                               LOST_US / 1000);
+            kh_counter_add(g->m.forwarded, ne);
+            kh_histogram_observe(g->m.request_submits, (double)k);
         }
     }
-    free(buf);
-    if (!reason) {
-        kh_counter_add(g->m.forwarded, n);
-        return;
+    free(req);
+    free(route);
+    held_drop(h, k, ne);
+}
+
+/*
+ * Sends what is held, in requests of at most REQ_EVENTS events and
+ * REQ_BYTES bytes, while fewer than WINDOW requests are in flight; a whole
+ * request's worth goes even beyond that (up to SLOTS). Events that arrive
+ * while the scorer commits so wait for its next commit in one request
+ * instead of one request (one message, one wake-up on every hop) each,
+ * which they would wait for anyway: the scorer commits one batch at a
+ * time.
+ */
+static void flush(ingest_t *g)
+{
+    held_t *h = &g->held;
+    forget_lost(g, mono_us());
+    while (h->norigins > 0 && g->ninflight < SLOTS) {
+        size_t k = 0, ne = 0, nb = 0;
+        while (k < h->norigins) {
+            const kh_origin_t *o = &h->origins[k];
+            if (k > 0 && (ne + o->events > REQ_EVENTS || nb + o->bytes > REQ_BYTES))
+                break;
+            ne += o->events;
+            nb += o->bytes;
+            k++;
+        }
+        bool whole = k < h->norigins || ne >= REQ_EVENTS || nb >= REQ_BYTES;
+        if (g->ninflight >= WINDOW && !whole)
+            break;
+        send_held(g, k, ne);
     }
-    kh_counter_add(g->m.failed, n);
-    kh_ack_t *o = calloc(n, sizeof *o);
-    if (!o)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        o[i].tag = tags[i];
-        o[i].status = KH_STATUS_FAILED;
-        snprintf(o[i].reason, sizeof o[i].reason, "%s", reason);
-        snprintf(o[i].id, sizeof o[i].id, "%s", ids[i]);
-    }
-    answer_many(g, m, o, n);
-    free(o);
+    if (g->ninflight == 0)
+        uv_timer_stop(&g->lost_timer);
+}
+
+static void on_lost_timer(uv_timer_t *t)
+{
+    flush(t->data);
 }
 
 /* Validates the lines of a Submit (one, or a batch) received at
  * received_us (mono_us); answers the rejections at once, in one message,
- * and forwards the rest together. */
+ * and holds the rest for the scorer under the sender's credit (or answers
+ * them busy when the key has its allowance in flight: it waits, others
+ * don't). */
 static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s,
                           uint64_t received_us)
 {
@@ -296,16 +437,19 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s,
         answer(g, m, &o);
         return;
     }
-    size_t n = s->nbatch ? s->nbatch : 1, nrej = 0, nfwd = 0;
-    kh_ack_t *rej = calloc(n, sizeof *rej);
-    uint64_t *tags = calloc(n, sizeof *tags);
-    uint8_t **pbs = calloc(n, sizeof *pbs);
-    size_t *lens = calloc(n, sizeof *lens);
-    char(*ids)[KH_ID_MAX + 1] = calloc(n, sizeof *ids);
-    if (!rej || !tags || !pbs || !lens || !ids) {
+    held_t *h = &g->held;
+    size_t n = s->nbatch ? s->nbatch : 1, nrej = 0, nfwd = 0, bytes = 0;
+    kh_ack_t *rej = NULL;
+    if (held_reserve(h, n) != KH_OK) {
         kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
-        goto out;
+        return;
     }
+    /* the accepted events go straight to the held arrays, after the
+     * events held already */
+    uint64_t *tags = h->tags + h->nevents;
+    uint8_t **pbs = h->pbs + h->nevents;
+    size_t *lens = h->lens + h->nevents;
+    char(*ids)[KH_ID_MAX + 1] = h->ids + h->nevents;
     for (size_t i = 0; i < n; i++) {
         uint64_t tag = s->tag;
         const uint8_t *line = s->line;
@@ -322,23 +466,49 @@ static void handle_submit(ingest_t *g, const kh_zmsg_t *m, const kh_submit_t *s,
         if (rc == KH_OK) {
             tags[nfwd] = tag;
             snprintf(ids[nfwd], sizeof ids[nfwd], "%s", ev.id);
+            bytes += lens[nfwd];
             nfwd++;
         } else if (kh_err_is_rejection(rc)) {
-            rej[nrej++] = rejection(g, m, tag, ev.id, rc);
+            if (!rej && !(rej = calloc(n, sizeof *rej)))
+                kh_log(KH_LOG_ERROR, "out of memory", (char *)NULL);
+            kh_ack_t o = rejection(g, m, tag, ev.id, rc);
+            if (rej)
+                rej[nrej++] = o;
         }
         kh_event_clear(&ev);
     }
-    answer_many(g, m, rej, nrej);
-    if (nfwd)
-        forward(g, m, tags, (const uint8_t *const *)pbs, lens, ids, nfwd, received_us);
-out:
-    for (size_t i = 0; pbs && i < nfwd; i++)
-        free(pbs[i]);
+    send_outcomes(g, kh_zmsg_data(m, 0), kh_zmsg_size(m, 0), rej, nrej);
     free(rej);
-    free(tags);
-    free(pbs);
-    free(lens);
-    free(ids);
+    if (nfwd == 0)
+        return;
+    const char *key = kh_zmsg_user(m, 1); /* validate() checked it */
+    if (!kh_credit_take(g->credit, key, (uint32_t)nfwd, bytes, kh_time_now())) {
+        log_throttled(g, "source over its in-flight allowance, answered busy",
+                      &g->busy_unlogged);
+        kh_counter_add(g->m.busy, nfwd);
+        kh_counter_add(g->m.failed, nfwd);
+        kh_ack_t *o = calloc(nfwd, sizeof *o);
+        for (size_t i = 0; o && i < nfwd; i++) {
+            o[i].tag = tags[i];
+            o[i].status = KH_STATUS_FAILED;
+            snprintf(o[i].reason, sizeof o[i].reason, "busy");
+            snprintf(o[i].id, sizeof o[i].id, "%s", ids[i]);
+        }
+        if (o)
+            send_outcomes(g, kh_zmsg_data(m, 0), kh_zmsg_size(m, 0), o, nfwd);
+        free(o);
+        for (size_t i = 0; i < nfwd; i++)
+            free(pbs[i]);
+        return;
+    }
+    kh_origin_t *o = &h->origins[h->norigins++];
+    o->peer_len = kh_zmsg_size(m, 0);
+    memcpy(o->peer, kh_zmsg_data(m, 0), o->peer_len);
+    snprintf(o->key, sizeof o->key, "%s", key);
+    o->events = (uint32_t)nfwd;
+    o->bytes = (uint32_t)bytes;
+    o->received_us = received_us;
+    h->nevents += nfwd;
 }
 
 static void on_front(void *zsock, void *arg)
@@ -378,24 +548,119 @@ static void on_front(void *zsock, void *arg)
             kh_codec_submit_free(&s);
         }
         kh_zmsg_close(&m);
+        if (g->held.nevents >= REQ_EVENTS)
+            flush(g);
     }
+    flush(g);
     kh_zwatch_kick(g->wback);
 }
 
-/* The scorer answered a forwarded request: its credit comes back, and
- * *received_us is when its Submit came in. False when the credit frame
- * is not exactly "KEY\0" and CREDIT_TAIL bytes (nothing is given back). */
-static bool give_back(ingest_t *g, const kh_zmsg_t *m, uint64_t *received_us)
+static bool same_peer(const kh_origin_t *x, const kh_origin_t *y)
 {
-    const uint8_t *f = kh_zmsg_data(m, 1);
-    size_t n = kh_zmsg_size(m, 1);
-    const uint8_t *nul = n > CREDIT_TAIL ? memchr(f, '\0', n - CREDIT_TAIL) : NULL;
-    if (!nul || (size_t)(nul - f) + 1 + CREDIT_TAIL != n)
-        return false;
-    kh_credit_give(g->credit, (const char *)f, kh_get_u32(nul + 1), kh_get_u32(nul + 5),
-                   kh_time_now());
-    *received_us = kh_get_u64(nul + 9);
-    return true;
+    return x->peer_len == y->peer_len && memcmp(x->peer, y->peer, x->peer_len) == 0;
+}
+
+static int cmp_peer(const void *a, const void *b)
+{
+    const kh_origin_t *x = *(const kh_origin_t *const *)a;
+    const kh_origin_t *y = *(const kh_origin_t *const *)b;
+    if (x->peer_len != y->peer_len)
+        return x->peer_len < y->peer_len ? -1 : 1;
+    int c = memcmp(x->peer, y->peer, x->peer_len);
+    return c ? c : (x < y ? -1 : x > y);
+}
+
+/* Relays a reply's outcomes (out, in the request's order) to the sources
+ * of its origins: one message per source, whatever the number of its
+ * Submits the request carried. */
+static void relay(ingest_t *g, const kh_origin_t *v, size_t nv, const kh_ack_t *out)
+{
+    if (nv == 1) {
+        send_outcomes(g, v[0].peer, v[0].peer_len, out, v[0].events);
+        return;
+    }
+    const kh_origin_t **by = malloc(nv * sizeof *by);
+    const kh_ack_t **first = malloc(nv * sizeof *first);
+    size_t total = 0;
+    for (size_t i = 0; by && first && i < nv; i++) {
+        first[i] = out + total;
+        total += v[i].events;
+    }
+    kh_ack_t *group = by && first ? malloc(total * sizeof *group) : NULL;
+    if (!group) {
+        kh_log(KH_LOG_ERROR, "out of memory, answers not relayed", (char *)NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < nv; i++)
+        by[i] = &v[i];
+    qsort(by, nv, sizeof *by, cmp_peer); /* by source, then request order */
+    for (size_t i = 0, j; i < nv; i = j) {
+        size_t n = 0;
+        for (j = i; j < nv && same_peer(by[i], by[j]); j++) {
+            memcpy(group + n, first[by[j] - v], by[j]->events * sizeof *group);
+            n += by[j]->events;
+        }
+        send_outcomes(g, by[i]->peer, by[i]->peer_len, group, n);
+    }
+out:
+    free(group);
+    free(by);
+    free(first);
+}
+
+/* The scorer answered a request: [Route][ScorerReply]. Its credit comes
+ * back, its slot is free, and the outcomes go to their sources. */
+static void settle_reply(ingest_t *g, const kh_zmsg_t *m)
+{
+    uint64_t no;
+    kh_origin_t *v;
+    size_t nv;
+    if (m->n != 2 || m->truncated ||
+        kh_codec_route_decode(kh_zmsg_data(m, 0), kh_zmsg_size(m, 0), &no, &v, &nv) !=
+            KH_OK) {
+        kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
+        return;
+    }
+    settle(g, no);
+    size_t events = 0;
+    for (size_t i = 0; i < nv; i++) {
+        kh_credit_give(g->credit, v[i].key, v[i].events, v[i].bytes, kh_time_now());
+        events += v[i].events;
+    }
+    kh_scorer_reply_t rep;
+    if (kh_codec_sreply_decode(kh_zmsg_data(m, 1), kh_zmsg_size(m, 1), &rep) != KH_OK) {
+        kh_log(KH_LOG_WARN, "undecodable scorer reply, its sources will resend",
+               (char *)NULL);
+        free(v);
+        return;
+    }
+    if (rep.noutcomes != events) {
+        /* the scorer could not take the request apart (out of memory) */
+        char a[24], b[24];
+        snprintf(a, sizeof a, "%zu", events);
+        snprintf(b, sizeof b, "%zu", rep.noutcomes);
+        kh_log(KH_LOG_WARN,
+               "scorer reply does not match its request, its sources will resend",
+               "events", a, "outcomes", b, "reason", rep.outcome.reason, (char *)NULL);
+    } else {
+        for (size_t k = 0; k < rep.noutcomes; k++) {
+            const kh_ack_t *o = &rep.outcomes[k];
+            if (o->status != KH_STATUS_REJECTED)
+                continue;
+            count_reason(g, kh_err_from_name(o->reason));
+            kh_log(KH_LOG_INFO, "rejected", "reason", o->reason, "id", o->id, "source",
+                   g->svc.role, (char *)NULL);
+            announce(g, o->id, o->reason, NULL);
+        }
+        relay(g, v, nv, rep.outcomes);
+        uint64_t now = mono_us();
+        for (size_t i = 0; i < nv; i++)
+            if (now >= v[i].received_us)
+                kh_histogram_observe(g->m.ack_seconds,
+                                     (double)(now - v[i].received_us) / 1e6);
+    }
+    kh_codec_sreply_free(&rep);
+    free(v);
 }
 
 static void on_back(void *zsock, void *arg)
@@ -405,40 +670,10 @@ static void on_back(void *zsock, void *arg)
         kh_zmsg_t m;
         if (kh_zmsg_recv(zsock, &m) != KH_OK)
             break;
-        kh_scorer_reply_t rep;
-        if (m.n == 3 && !m.truncated &&
-            kh_codec_sreply_decode(kh_zmsg_data(&m, 2), kh_zmsg_size(&m, 2), &rep) ==
-                KH_OK) {
-            uint64_t received_us = 0;
-            bool timed = give_back(g, &m, &received_us);
-            rep.outcome.tag = rep.tag;
-            kh_ack_t *v = rep.noutcomes ? rep.outcomes : &rep.outcome;
-            size_t nv = rep.noutcomes ? rep.noutcomes : 1;
-            for (size_t k = 0; k < nv; k++)
-                if (v[k].status == KH_STATUS_REJECTED) {
-                    count_reason(g, kh_err_from_name(v[k].reason));
-                    kh_log(KH_LOG_INFO, "rejected", "reason", v[k].reason, "id", v[k].id,
-                           "source", g->svc.role, (char *)NULL);
-                    announce(g, v[k].id, v[k].reason, NULL);
-                }
-            /* To the source: its identity (frame 0) and the outcomes. */
-            uint8_t *buf;
-            size_t len;
-            if (kh_codec_outcomes_encode(v, nv, &buf, &len) == KH_OK) {
-                const void *data[2] = {kh_zmsg_data(&m, 0), buf};
-                size_t lens[2] = {kh_zmsg_size(&m, 0), len};
-                kh_zsend_parts(g->front, data, lens, 2);
-                free(buf);
-            }
-            uint64_t now = mono_us();
-            if (timed && now >= received_us)
-                kh_histogram_observe(g->m.ack_seconds, (double)(now - received_us) / 1e6);
-            kh_codec_sreply_free(&rep);
-        } else {
-            kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
-        }
+        settle_reply(g, &m);
         kh_zmsg_close(&m);
     }
+    flush(g); /* slots are free: what waited goes */
     kh_zwatch_kick(g->wfront);
 }
 
@@ -483,6 +718,19 @@ static void metrics_register(ingest_t *g)
     g->m.credit_resets = kh_metrics_counter(
         m, "ingest_credit_resets_total",
         "Keys whose in-flight count was forgotten after no answer for 30 s.", NULL);
+    static const double sizes[] = {1,   2,   4,   8,    16,   32,  64,
+                                   128, 256, 512, 1024, 2048, 4096};
+    g->m.request_submits = kh_metrics_histogram(
+        m, "ingest_request_submits",
+        "Submits whose events a request to the scorer carried (those that arrived "
+        "while earlier requests were being committed go together); one observation "
+        "per request sent.",
+        NULL, sizes, sizeof sizes / sizeof *sizes);
+    g->m.lost = kh_metrics_counter(
+        m, "ingest_scorer_requests_lost_total",
+        "Requests to the scorer unanswered after 1 s, presumed lost (their sources "
+        "resend).",
+        NULL);
     g->m.inflight_events =
         kh_metrics_gauge(m, "ingest_inflight_events",
                          "Events forwarded to the scorer and not answered yet.", NULL);
@@ -503,6 +751,8 @@ static void on_stop(kh_service_t *svc)
     ingest_t *g = svc->data;
     kh_zwatch_stop(&g->wfront);
     kh_zwatch_stop(&g->wback);
+    uv_timer_stop(&g->lost_timer);
+    uv_close((uv_handle_t *)&g->lost_timer, NULL);
 }
 
 int main(int argc, char **argv)
@@ -523,6 +773,8 @@ int main(int argc, char **argv)
         return 1;
     }
     metrics_register(&g);
+    uv_timer_init(g.svc.loop, &g.lost_timer);
+    g.lost_timer.data = &g;
     /* What a source can queue here before its sends wait (ZeroMQ stops
      * reading its connection): 256 Submits of at most 256 KiB, a bound on
      * memory however fast it sends. A line over 64 KiB is still answered
@@ -549,6 +801,7 @@ int main(int argc, char **argv)
     zmq_close(g.back);
     if (g.pub)
         zmq_close(g.pub);
+    held_free(&g.held); /* not sent: their sources resend */
     kh_credit_free(&g.credit);
     kh_service_fini(&g.svc);
     return rc;

@@ -115,6 +115,18 @@ map=$(value "$M/scorer.prom" kaohe_scorer_store_map_bytes "")
 [ "$used" -gt 0 ] && [ "$map" -ge "$used" ] || fail "map $map, used $used"
 pass "latency and batch histograms observed ($ack answers, $commits commits), map $used of $map bytes"
 
+# Every forwarded event went in a request to the scorer, several Submits'
+# events to a request at most; none was presumed lost.
+for s in dispatch station legal assessor; do
+    f=$M/ingest-$s.prom
+    fwd=$(value "$f" kaohe_ingest_events_total 'outcome="forwarded"')
+    req=$(value "$f" kaohe_ingest_request_submits_count "")
+    lost=$(value "$f" kaohe_ingest_scorer_requests_lost_total "")
+    [ -n "$req" ] && [ "$req" -ge 1 ] && [ "$req" -le "$fwd" ] ||
+        fail "ingest-$s: $req requests to the scorer for $fwd events forwarded"
+    expect_eq "ingest-$s: no request to the scorer lost" "$lost" 0
+done
+
 # The ranker's index covers the whole journal once a query has read it,
 # and passed nothing over.
 kaohe rank --year 2024 -d "$D" >/dev/null

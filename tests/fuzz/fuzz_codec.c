@@ -51,6 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kh_scorer_reply_t rep;
     if (kh_codec_sreply_decode(data, size, &rep) == 0)
         kh_codec_sreply_free(&rep);
+    uint64_t no;
+    kh_origin_t *ov2;
+    size_t n2;
+    if (kh_codec_route_decode(data, size, &no, &ov2, &n2) == 0) {
+        /* a decoded route re-encodes */
+        uint8_t *buf;
+        size_t len;
+        if (kh_codec_route_encode(no, ov2, n2, &buf, &len) == 0)
+            free(buf);
+        free(ov2);
+    }
     kh_committed_t c;
     if (kh_codec_committed_decode(data, size, &c) == 0)
         kh_codec_committed_free(&c);

@@ -2,7 +2,8 @@
  * kh_flood - a hostile source, for the flood tests: sends the lines of a
  * file to an ingest as fast as the socket takes them, over and over, for a
  * number of seconds, never waiting for an answer (unlike kaohe feed, which
- * keeps a window), and counts the answers that come back.
+ * keeps a window), and counts the answers that come back (one per event;
+ * a message may carry several).
  *
  *   kh_flood DIR IDENTITY ENDPOINT SECONDS FILE
  *
@@ -117,17 +118,22 @@ int main(int argc, char **argv)
         zmq_msg_t m;
         zmq_msg_init(&m);
         while (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) >= 0) {
-            kh_ack_t o;
+            kh_ack_t *ov;
+            size_t on = 0;
             char key[80];
-            if (kh_codec_outcome_decode(zmq_msg_data(&m), zmq_msg_size(&m), &o) ==
-                KH_OK) {
-                snprintf(key, sizeof key, "%s%s%s", kh_status_name(o.status),
-                         o.reason[0] ? ":" : "", o.reason);
+            if (kh_codec_outcomes_decode(zmq_msg_data(&m), zmq_msg_size(&m), &ov, &on) !=
+                KH_OK)
+                on = 0;
+            for (size_t i = 0; i < on; i++) {
+                snprintf(key, sizeof key, "%s%s%s", kh_status_name(ov[i].status),
+                         ov[i].reason[0] ? ":" : "", ov[i].reason);
                 json_t *c = json_object_get(outcomes, key);
                 json_object_set_new(outcomes, key,
                                     json_integer(c ? json_integer_value(c) + 1 : 1));
             }
-            answers++;
+            if (on)
+                free(ov);
+            answers += on;
         }
         zmq_msg_close(&m);
         if (blocked) {

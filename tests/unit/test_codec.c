@@ -341,6 +341,111 @@ static void test_batches(void **state)
     free(buf);
 }
 
+static size_t put_varint(uint8_t *b, size_t v)
+{
+    size_t n = 0;
+    for (; v >= 0x80; v >>= 7)
+        b[n++] = (uint8_t)(0x80 | (v & 0x7f));
+    b[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A Route of one Origin with the given peer length, key and event count,
+ * built by hand (the encoder cannot make the bad ones). */
+static size_t route_bytes(uint8_t *b, size_t peer_len, const char *key, uint32_t events)
+{
+    size_t klen = strlen(key), o = 0, n = 0;
+    uint8_t origin[600];
+    origin[o++] = 0x0a; /* peer */
+    o += put_varint(origin + o, peer_len);
+    memset(origin + o, 'p', peer_len);
+    o += peer_len;
+    origin[o++] = 0x12; /* key */
+    origin[o++] = (uint8_t)klen;
+    memcpy(origin + o, key, klen);
+    o += klen;
+    origin[o++] = 0x18; /* events */
+    origin[o++] = (uint8_t)events;
+    b[n++] = 0x08; /* no = 7 */
+    b[n++] = 7;
+    b[n++] = 0x12; /* origins */
+    n += put_varint(b + n, o);
+    memcpy(b + n, origin, o);
+    return n + o;
+}
+
+/* The envelope of a coalesced scorer request, and what its decoder
+ * refuses. */
+static void test_route(void **state)
+{
+    (void)state;
+    kh_origin_t v[3];
+    memset(v, 0, sizeof v);
+    const size_t plen[3] = {1, 5, KH_PEER_MAX};
+    for (size_t i = 0; i < 3; i++) {
+        memset(v[i].peer, (int)('a' + i), plen[i]);
+        v[i].peer_len = plen[i];
+        snprintf(v[i].key, sizeof v[i].key, "station-S000%zu", i);
+        v[i].events = (uint32_t)(i + 1);
+        v[i].bytes = (uint32_t)(100 * i);
+        v[i].received_us = UINT64_C(1) << (20 + i);
+    }
+    memset(v[2].key, 'k', KH_KEY_MAX);
+    v[2].key[KH_KEY_MAX] = '\0';
+    uint8_t *buf;
+    size_t len, n;
+    uint64_t no;
+    kh_origin_t *got;
+    assert_int_equal(kh_codec_route_encode(41, v, 3, &buf, &len), KH_OK);
+    assert_int_equal(kh_codec_route_decode(buf, len, &no, &got, &n), KH_OK);
+    assert_true(no == 41 && n == 3);
+    assert_memory_equal(got, v, sizeof v);
+    free(got);
+    free(buf);
+
+    /* what the decoder refuses, and leaves nothing allocated for */
+    uint8_t b[700];
+    size_t bl = route_bytes(b, 5, "k", 1);
+    assert_int_equal(kh_codec_route_decode(b, bl, &no, &got, &n), KH_OK);
+    assert_true(n == 1 && got[0].peer_len == 5 && got[0].events == 1 && no == 7);
+    free(got);
+    const struct {
+        size_t peer_len;
+        const char *key;
+        uint32_t events;
+    } bad[] = {{0, "k", 1}, {KH_PEER_MAX + 1, "k", 1}, {5, "", 1}, {5, "k", 0}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        bl = route_bytes(b, bad[i].peer_len, bad[i].key, bad[i].events);
+        assert_int_equal(kh_codec_route_decode(b, bl, &no, &got, &n), KH_EPROTO);
+        assert_true(got == NULL && n == 0);
+    }
+    /* no origin at all; a key over KH_KEY_MAX; not a Route */
+    const uint8_t none[] = {0x08, 0x01};
+    assert_int_equal(kh_codec_route_decode(none, sizeof none, &no, &got, &n), KH_EPROTO);
+    char longkey[KH_KEY_MAX + 2];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    uint8_t b2[1000];
+    size_t klen = strlen(longkey);
+    size_t o = 0;
+    b2[o++] = 0x12;
+    o += put_varint(b2 + o, klen + 10);
+    b2[o++] = 0x0a; /* peer "p" */
+    b2[o++] = 1;
+    b2[o++] = 'p';
+    b2[o++] = 0x12; /* key */
+    o += put_varint(b2 + o, klen);
+    memcpy(b2 + o, longkey, klen);
+    o += klen;
+    b2[o++] = 0x18;
+    b2[o++] = 1;
+    b2[o++] = 0x20; /* bytes = 0, to make the length klen + 10 */
+    b2[o++] = 0;
+    assert_int_equal(kh_codec_route_decode(b2, o, &no, &got, &n), KH_EPROTO);
+    const uint8_t junk[] = {0xff, 0xff, 0xff};
+    assert_int_equal(kh_codec_route_decode(junk, sizeof junk, &no, &got, &n), KH_EPROTO);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_event_garbage),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_route),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
