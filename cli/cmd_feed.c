@@ -456,6 +456,23 @@ static int identity_role(const char *as)
     return r == KH_SRC_STATION ? -1 : r;
 }
 
+/* Waits on the epoll set for at most timeout_ns: to the nanosecond with
+ * epoll_pwait2 (Linux 5.11), or, where the kernel or a seccomp profile
+ * refuses it, with epoll_wait to the millisecond (rounded up). */
+static int wait_events(int ep, struct epoll_event *evs, int n, int64_t timeout_ns)
+{
+    static bool no_pwait2;
+    if (!no_pwait2) {
+        struct timespec ts = {(time_t)(timeout_ns / NS_PER_S),
+                              (long)(timeout_ns % NS_PER_S)};
+        int r = epoll_pwait2(ep, evs, n, &ts, NULL);
+        if (r >= 0 || (errno != ENOSYS && errno != EPERM))
+            return r;
+        no_pwait2 = true;
+    }
+    return epoll_wait(ep, evs, n, (int)((timeout_ns + NS_PER_MS - 1) / NS_PER_MS));
+}
+
 int kh_cmd_feed(const kh_args_t *a)
 {
     if (!kh_need_dir(a))
@@ -584,7 +601,7 @@ int kh_cmd_feed(const kh_args_t *a)
 
     if (stats || rate)
         warm_up(socks, nsocks, timeout_s);
-    size_t next = 0, inflight = 0;
+    size_t next = 0, inflight = 0, foreign = 0;
     int64_t last_progress = now_ms(), last_scan = last_progress;
     char last_failure[32] = ""; /* the reason of the last "failed" answer */
     /* --rate: the k-th event sent is due at t0 + k/rate; an event due at or
@@ -663,11 +680,11 @@ int kh_cmd_feed(const kh_args_t *a)
             timeout_ns = wait_ns;
         if (nlist)
             timeout_ns = 0;
-        struct timespec ts = {(time_t)(timeout_ns / NS_PER_S),
-                              (long)(timeout_ns % NS_PER_S)};
-        int nev = epoll_pwait2(ep, evs, (int)(sizeof evs / sizeof evs[0]), &ts, NULL);
-        if (nev < 0 && errno != EINTR)
+        int nev = wait_events(ep, evs, (int)(sizeof evs / sizeof evs[0]), timeout_ns);
+        if (nev < 0 && errno != EINTR) {
+            rc = kh_fail("cannot wait for answers: %s", strerror(errno));
             break;
+        }
         for (int k = 0; k < nev; k++)
             MARK((size_t)evs[k].data.u64);
         for (size_t k = 0; k < nlist; k++) {
@@ -693,6 +710,10 @@ int kh_cmd_feed(const kh_args_t *a)
                     line_t *l = &f.v[o->tag - 1];
                     if (l->done || !l->sent)
                         continue;
+                    if (o->id[0] && l->has_id && strcmp(o->id, l->id) != 0) {
+                        foreign++; /* not this line's answer: ignored */
+                        continue;
+                    }
                     if (o->status == KH_STATUS_FAILED) {
                         /* not decided (scorer down, or busy): resend later;
                          * this is no progress towards the deadline */
@@ -787,6 +808,11 @@ int kh_cmd_feed(const kh_args_t *a)
     if (left)
         fprintf(summary, ", unacknowledged %zu", left);
     fputc('\n', summary);
+    if (foreign)
+        fprintf(stderr,
+                "kaohe: %zu answers named another event than the line their tag "
+                "was sent with; ignored\n",
+                foreign);
     if (stats && report_stats(f.v, f.n, rate, a->json, stats_out) != KH_OK)
         rc = kh_fail("cannot write the statistics to %s",
                      stats_out ? stats_out : "stderr");

@@ -62,12 +62,13 @@
 /* Requests to the scorer: in flight before events are held back (see
  * flush), in flight at most, events and bytes of events per request (the
  * scorer commits at most 4096 events at a time), and how long an
- * unanswered one counts as in flight. */
+ * unanswered one counts as in flight when its connection stays up (a
+ * dropped connection loses every request at once, see on_monitor). */
 #define WINDOW     2
 #define SLOTS      64
 #define REQ_EVENTS 4096
 #define REQ_BYTES  (256u << 10)
-#define LOST_US    1000000
+#define LOST_US    (10 * 1000000)
 /* The rejection reasons of SPEC section 5: kh_error.h numbers them -1
  * (malformed) to -8 (too_large). */
 #define NREASONS (-KH_ETOO_LARGE)
@@ -89,11 +90,14 @@ typedef struct ingest {
     kh_source_t role;
     void *front, *back;
     void *pub; /* rejection notices; NULL when it could not be bound */
-    kh_zwatch_t *wfront, *wback;
+    kh_zwatch_t *wfront, *wback, *wmon;
+    void *mon;           /* events of back's connection (zmq_socket_monitor) */
     kh_credit_t *credit; /* what each key has in flight to the scorer */
     held_t held;
     struct {
         uint64_t no, sent_us;
+        uint8_t *route; /* its Route, for the credit if it is lost */
+        size_t route_len;
     } inflight[SLOTS]; /* requests sent and not answered */
     size_t ninflight;
     uint64_t next_no;
@@ -286,7 +290,8 @@ static void held_drop(held_t *h, size_t k, size_t ne)
 
 static void held_free(held_t *h)
 {
-    held_drop(h, h->norigins, h->nevents);
+    if (h->nevents || h->norigins)
+        held_drop(h, h->norigins, h->nevents);
     free(h->origins);
     free(h->tags);
     free(h->pbs);
@@ -317,28 +322,50 @@ static void fail_held(ingest_t *g, size_t k, size_t ne, const char *reason)
     kh_counter_add(g->m.failed, ne);
 }
 
-/* A request unanswered for LOST_US is presumed lost (a scorer killed
- * mid-batch never answers): its slot is freed so that held events move
- * on; its sources resend, and an answer that comes after all is still
- * relayed. */
-static void forget_lost(ingest_t *g, uint64_t now)
+/* Gives back the credit of every origin of an encoded Route. */
+static void give_route(ingest_t *g, const uint8_t *route, size_t len)
+{
+    uint64_t no;
+    kh_origin_t *v;
+    size_t nv;
+    if (kh_codec_route_decode(route, len, &no, &v, &nv) != KH_OK)
+        return;
+    for (size_t i = 0; i < nv; i++)
+        kh_credit_give(g->credit, v[i].key, v[i].events, v[i].bytes, kh_time_now());
+    free(v);
+}
+
+/* Requests presumed lost: all of them (the connection to the scorer
+ * dropped, and with it what it carried), or those unanswered for LOST_US.
+ * Their slots are freed so that held events move on, and their credit
+ * comes back; their sources resend, and an answer that comes after all is
+ * still relayed. */
+static void forget_lost(ingest_t *g, uint64_t now, bool all)
 {
     size_t k = 0;
-    for (size_t i = 0; i < g->ninflight; i++)
-        if (now - g->inflight[i].sent_us < LOST_US)
+    for (size_t i = 0; i < g->ninflight; i++) {
+        if (!all && now - g->inflight[i].sent_us < LOST_US) {
             g->inflight[k++] = g->inflight[i];
-    kh_counter_add(g->m.lost, g->ninflight - k);
+            continue;
+        }
+        give_route(g, g->inflight[i].route, g->inflight[i].route_len);
+        free(g->inflight[i].route);
+        kh_counter_inc(g->m.lost);
+    }
     g->ninflight = k;
 }
 
-/* The request numbered no is answered: its slot is free. */
-static void settle(ingest_t *g, uint64_t no)
+/* The request numbered no is answered: its slot is free. False when it
+ * was presumed lost already (its credit given back then). */
+static bool settle(ingest_t *g, uint64_t no)
 {
     for (size_t i = 0; i < g->ninflight; i++)
         if (g->inflight[i].no == no) {
+            free(g->inflight[i].route);
             g->inflight[i] = g->inflight[--g->ninflight];
-            break;
+            return true;
         }
+    return false;
 }
 
 static void on_lost_timer(uv_timer_t *t);
@@ -374,7 +401,10 @@ static void send_held(ingest_t *g, size_t k, size_t ne)
             fail_held(g, k, ne, "scorer_unreachable");
         } else {
             g->inflight[g->ninflight].no = no;
-            g->inflight[g->ninflight++].sent_us = mono_us();
+            g->inflight[g->ninflight].sent_us = mono_us();
+            g->inflight[g->ninflight].route = route; /* kept until answered */
+            g->inflight[g->ninflight++].route_len = route_len;
+            route = NULL;
             if (!uv_is_active((uv_handle_t *)&g->lost_timer))
                 uv_timer_start(&g->lost_timer, on_lost_timer, LOST_US / 1000,
                                LOST_US / 1000);
@@ -399,7 +429,7 @@ static void send_held(ingest_t *g, size_t k, size_t ne)
 static void flush(ingest_t *g)
 {
     held_t *h = &g->held;
-    forget_lost(g, mono_us());
+    forget_lost(g, mono_us(), false);
     while (h->norigins > 0 && g->ninflight < SLOTS) {
         size_t k = 0, ne = 0, nb = 0;
         while (k < h->norigins) {
@@ -421,7 +451,41 @@ static void flush(ingest_t *g)
 
 static void on_lost_timer(uv_timer_t *t)
 {
-    flush(t->data);
+    ingest_t *g = t->data;
+    flush(g);
+    /* sends outside a watcher's callback may have taken the edges */
+    kh_zwatch_kick(g->wback);
+    kh_zwatch_kick(g->wfront);
+}
+
+/* back's connection to the scorer dropped: whatever it carried is lost
+ * (libzmq drops a disconnected pipe's messages), so nothing is waited
+ * for; held events go as soon as it is back. */
+static void on_monitor(void *zsock, void *arg)
+{
+    ingest_t *g = arg;
+    bool dropped = false;
+    for (;;) {
+        kh_zmsg_t m;
+        if (kh_zmsg_recv(zsock, &m) != KH_OK)
+            break;
+        if (m.n >= 1 && kh_zmsg_size(&m, 0) >= 2) {
+            uint16_t ev; /* the event number, in host order */
+            memcpy(&ev, kh_zmsg_data(&m, 0), sizeof ev);
+            dropped |= ev == ZMQ_EVENT_DISCONNECTED;
+        }
+        kh_zmsg_close(&m);
+    }
+    if (!dropped || g->ninflight == 0)
+        return;
+    char n[24];
+    snprintf(n, sizeof n, "%zu", g->ninflight);
+    kh_log(KH_LOG_WARN, "connection to the scorer dropped, requests in flight lost",
+           "requests", n, (char *)NULL);
+    forget_lost(g, mono_us(), true);
+    flush(g);
+    kh_zwatch_kick(g->wback);
+    kh_zwatch_kick(g->wfront);
 }
 
 /* Validates the lines of a Submit (one, or a batch) received at
@@ -520,7 +584,8 @@ static void on_front(void *zsock, void *arg)
             break;
         uint64_t received_us = mono_us();
         kh_submit_t s;
-        if (m.n != 2 || m.truncated) {
+        if (m.n != 2 || m.truncated || kh_zmsg_size(&m, 0) < 1 ||
+            kh_zmsg_size(&m, 0) > KH_PEER_MAX) {
             /* [identity][Submit] is the only shape: answer the sender (its
              * identity is frame 0) rather than leave it retrying. */
             kh_log(KH_LOG_WARN, "message of unexpected shape", (char *)NULL);
@@ -621,10 +686,11 @@ static void settle_reply(ingest_t *g, const kh_zmsg_t *m)
         kh_log(KH_LOG_WARN, "undecodable scorer reply", (char *)NULL);
         return;
     }
-    settle(g, no);
+    bool waited = settle(g, no); /* else its credit came back already */
     size_t events = 0;
     for (size_t i = 0; i < nv; i++) {
-        kh_credit_give(g->credit, v[i].key, v[i].events, v[i].bytes, kh_time_now());
+        if (waited)
+            kh_credit_give(g->credit, v[i].key, v[i].events, v[i].bytes, kh_time_now());
         events += v[i].events;
     }
     kh_scorer_reply_t rep;
@@ -675,6 +741,19 @@ static void on_back(void *zsock, void *arg)
     }
     flush(g); /* slots are free: what waited goes */
     kh_zwatch_kick(g->wfront);
+}
+
+/* Watches back's connection for on_monitor. */
+static int start_monitor(ingest_t *g)
+{
+    const char *ep = "inproc://ingest-back-monitor";
+    if (zmq_socket_monitor(g->back, ep, ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(g->mon = zmq_socket(g->svc.zctx, ZMQ_PAIR)) || zmq_connect(g->mon, ep) != 0) {
+        kh_log(KH_LOG_ERROR, "cannot watch the connection to the scorer", "cause",
+               zmq_strerror(zmq_errno()), (char *)NULL);
+        return KH_ENET;
+    }
+    return kh_zwatch_start(g->svc.loop, g->mon, on_monitor, g, &g->wmon);
 }
 
 /* Before each metrics write: what is in flight now. */
@@ -728,15 +807,17 @@ static void metrics_register(ingest_t *g)
         NULL, sizes, sizeof sizes / sizeof *sizes);
     g->m.lost = kh_metrics_counter(
         m, "ingest_scorer_requests_lost_total",
-        "Requests to the scorer unanswered after 1 s, presumed lost (their sources "
-        "resend).",
+        "Requests to the scorer presumed lost: in flight when the connection to it "
+        "dropped, or unanswered after 10 s (their sources resend).",
         NULL);
     g->m.inflight_events =
         kh_metrics_gauge(m, "ingest_inflight_events",
-                         "Events forwarded to the scorer and not answered yet.", NULL);
+                         "Events accepted here and not answered yet: held for the "
+                         "scorer or forwarded to it.",
+                         NULL);
     g->m.inflight_bytes = kh_metrics_gauge(
         m, "ingest_inflight_bytes",
-        "Bytes of the requests forwarded to the scorer and not answered yet.", NULL);
+        "Encoded bytes of the events accepted here and not answered yet.", NULL);
     static const double secs[] = KH_METRICS_SECONDS;
     g->m.ack_seconds = kh_metrics_histogram(
         m, "ingest_ack_duration_seconds",
@@ -751,6 +832,7 @@ static void on_stop(kh_service_t *svc)
     ingest_t *g = svc->data;
     kh_zwatch_stop(&g->wfront);
     kh_zwatch_stop(&g->wback);
+    kh_zwatch_stop(&g->wmon);
     uv_timer_stop(&g->lost_timer);
     uv_close((uv_handle_t *)&g->lost_timer, NULL);
 }
@@ -790,13 +872,16 @@ int main(int argc, char **argv)
         kh_log(KH_LOG_WARN, "rejections will not be announced", (char *)NULL);
     if (!g.front || !g.back ||
         kh_zwatch_start(g.svc.loop, g.front, on_front, &g, &g.wfront) ||
-        kh_zwatch_start(g.svc.loop, g.back, on_back, &g, &g.wback)) {
+        kh_zwatch_start(g.svc.loop, g.back, on_back, &g, &g.wback) ||
+        start_monitor(&g) != KH_OK) {
         /* sockets may be open, so no kh_service_fini (zmq_ctx_term would
          * wait for them): the process ends here anyway */
         kh_log(KH_LOG_ERROR, "cannot start", (char *)NULL);
         return 1;
     }
     rc = kh_service_run(&g.svc);
+    zmq_socket_monitor(g.back, NULL, 0);
+    zmq_close(g.mon);
     zmq_close(g.front);
     zmq_close(g.back);
     if (g.pub)

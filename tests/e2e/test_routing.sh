@@ -9,9 +9,11 @@
 # at 1 in each, so they collide between sources): two send events already
 # stored, which must all come back duplicate, and two send new events,
 # which must all come back accepted. An answer relayed to the wrong
-# source, or split at the wrong place, shows as a wrong status (or as a
-# feed that never finishes). The ingest's metrics then show requests that
-# carried more than one Submit, so the test did exercise that path.
+# source, or split at the wrong place, names another event than the line
+# its tag was sent with, which `kaohe feed` ignores and reports on stderr,
+# and shows as a wrong status or a feed that never finishes. The ingest's
+# metrics then show requests that carried more than one Submit, so the
+# test did exercise that path.
 . "$(dirname "$0")/lib.sh"
 
 YEAR=2025
@@ -55,6 +57,7 @@ for k in 1 2 3 4; do
     n=$(wc -l <"$TMP/s$k.jsonl")
     got=$(jq -s --arg w "$want" 'map(select(.status == $w)) | length' "$TMP/out$k.jsonl")
     expect_eq "S000$k: all $n answers $want" "$got" "$n"
+    ! grep -q "named another event" "$TMP/err$k" || fail "S000$k: $(cat "$TMP/err$k")"
 done
 
 total=$((n13 + n13 + $(wc -l <"$TMP/s2.jsonl") + $(wc -l <"$TMP/s4.jsonl")))
