@@ -7,9 +7,9 @@
  * function the scorer applies events with (kh_store_apply) into a fresh
  * environment, then compares every database derived from the journal with
  * the live one, key by key (kh_store_compare). Identical means the
- * incrementally maintained aggregates (de-duplication, the station and
- * case indexes, the per-station stamps, the journal length) are exactly
- * what a batch computation from the journal gives. The fresh environment
+ * incrementally maintained state (the de-duplication keys with their
+ * content hashes and sequences, the journal length) is exactly what a
+ * batch computation from the journal gives. The fresh environment
  * is a scratch directory under DIR, removed afterwards unless --into
  * names where to keep it.
  *
