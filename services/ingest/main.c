@@ -307,16 +307,16 @@ static void fail_held(ingest_t *g, size_t k, size_t ne, const char *reason)
     held_t *h = &g->held;
     kh_ack_t *o = calloc(ne ? ne : 1, sizeof *o);
     for (size_t i = 0, e = 0; i < k; e += h->origins[i].events, i++) {
-        const kh_origin_t * or = &h->origins[i];
-        kh_credit_give(g->credit, or->key, or->events, or->bytes, kh_time_now());
-        for (size_t j = 0; o && j < or->events; j++) {
+        const kh_origin_t *src = &h->origins[i];
+        kh_credit_give(g->credit, src->key, src->events, src->bytes, kh_time_now());
+        for (size_t j = 0; o && j < src->events; j++) {
             o[e + j].tag = h->tags[e + j];
             o[e + j].status = KH_STATUS_FAILED;
             snprintf(o[e + j].reason, sizeof o[e + j].reason, "%s", reason);
             snprintf(o[e + j].id, sizeof o[e + j].id, "%s", h->ids[e + j]);
         }
         if (o)
-            send_outcomes(g, or->peer, or->peer_len, o + e, or->events);
+            send_outcomes(g, src->peer, src->peer_len, o + e, src->events);
     }
     free(o);
     kh_counter_add(g->m.failed, ne);
