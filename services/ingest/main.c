@@ -50,7 +50,6 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "kh_be.h"
 #include "kh_codec.h"
 #include "kh_credit.h"
 #include "kh_error.h"
@@ -166,14 +165,25 @@ static void announce(ingest_t *g, const char *id, const char *reason, const char
     json_decref(o);
 }
 
-static void answer(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *o)
+/* Sends outcomes to the source whose routing identity is peer, in one
+ * message. */
+static void send_outcomes(ingest_t *g, const uint8_t *peer, size_t peer_len,
+                          const kh_ack_t *v, size_t n)
 {
     uint8_t *buf;
     size_t len;
-    if (kh_codec_outcome_encode(o, &buf, &len) != KH_OK)
+    if (n == 0 || kh_codec_outcomes_encode(v, n, &buf, &len) != KH_OK)
         return;
-    kh_zmsg_reply(g->front, m, buf, len);
+    const void *data[2] = {peer, buf};
+    size_t lens[2] = {peer_len, len};
+    kh_zsend_parts(g->front, data, lens, 2);
     free(buf);
+}
+
+/* Answers one outcome to the sender of a [identity][Submit] message. */
+static void answer(ingest_t *g, const kh_zmsg_t *m, const kh_ack_t *o)
+{
+    send_outcomes(g, kh_zmsg_data(m, 0), kh_zmsg_size(m, 0), o, 1);
 }
 
 /* Parses and checks one line as sent by m's key: KH_OK with *ev filled,
@@ -223,21 +233,6 @@ static kh_ack_t rejection(ingest_t *g, const kh_zmsg_t *m, uint64_t tag, const c
            "key", who ? who : "-", (char *)NULL);
     announce(g, o.id, o.reason, who);
     return o;
-}
-
-/* Sends outcomes to the source whose routing identity is peer, in one
- * message. */
-static void send_outcomes(ingest_t *g, const uint8_t *peer, size_t peer_len,
-                          const kh_ack_t *v, size_t n)
-{
-    uint8_t *buf;
-    size_t len;
-    if (n == 0 || kh_codec_outcomes_encode(v, n, &buf, &len) != KH_OK)
-        return;
-    const void *data[2] = {peer, buf};
-    size_t lens[2] = {peer_len, len};
-    kh_zsend_parts(g->front, data, lens, 2);
-    free(buf);
 }
 
 /* Room in the held arrays for `events` more events and one more origin. */
@@ -594,14 +589,7 @@ static void on_front(void *zsock, void *arg)
             if (m.n >= 1) {
                 kh_ack_t o = {.tag = 0, .status = KH_STATUS_REJECTED};
                 snprintf(o.reason, sizeof o.reason, "%s", kh_err_name(KH_EMALFORMED));
-                uint8_t *buf;
-                size_t len;
-                if (kh_codec_outcome_encode(&o, &buf, &len) == KH_OK) {
-                    const void *data[2] = {kh_zmsg_data(&m, 0), buf};
-                    size_t lens[2] = {kh_zmsg_size(&m, 0), len};
-                    kh_zsend_parts(g->front, data, lens, 2);
-                    free(buf);
-                }
+                send_outcomes(g, kh_zmsg_data(&m, 0), kh_zmsg_size(&m, 0), &o, 1);
             }
         } else if (kh_codec_submit_decode(kh_zmsg_data(&m, 1), kh_zmsg_size(&m, 1), &s) !=
                    KH_OK) {
