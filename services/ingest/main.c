@@ -875,6 +875,8 @@ int main(int argc, char **argv)
     if (g.pub)
         zmq_close(g.pub);
     held_free(&g.held); /* not sent: their sources resend */
+    for (size_t i = 0; i < g.ninflight; i++)
+        free(g.inflight[i].route); /* unanswered: their sources resend */
     kh_credit_free(&g.credit);
     kh_service_fini(&g.svc);
     return rc;
