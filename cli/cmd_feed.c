@@ -3,8 +3,8 @@
  * acknowledgement.
  *
  * Every line goes to the ingest of its source's role (with --as NAME, of
- * that identity's role), pipelined: up to WINDOW events in flight, each
- * tagged with its index so acknowledgements are matched in any order. A
+ * that identity's role), pipelined: many events in flight (feed_window),
+ * each tagged with its index so acknowledgements are matched in any order. A
  * line the shared parser already rejects (too_large, malformed,
  * unknown_type) is answered here with the very code the ingest would give,
  * without a round trip.
@@ -17,19 +17,20 @@
  * were never acknowledged (exit 1).
  *
  * Measuring (issue 7, bench/run.sh): --rate N offers N events/s, open
- * loop: each event has a scheduled send time (the first at the start,
- * then one every 1/N s) and goes out when it is due, whatever the
+ * loop: each event has a scheduled send time (the first at the start, then
+ * one every 1/N s) and goes out when it is due, whatever the
  * acknowledgements do, so the pipeline's queueing shows in the latency.
- * Only the window can hold a due event back; such an event's latency then
- * counts from its scheduled time (otherwise the wait would be hidden:
- * coordinated omission). --stats reports, on stderr, the acknowledgement
- * latency of every event the services answered (from its first send, or
- * the scheduled time it was held past, to its final acknowledgement:
- * p50, p99, p99.9 and max in microseconds) and the throughput (answered
- * events over the time from the first send to the last acknowledgement).
- * With --json that report is one JSON object, the last line on stderr;
- * --stats-out FILE writes the object to FILE instead (and implies
- * --stats). Lines answered here without a round trip are not in it.
+ * Only the window (in all, or of one key) can hold a due event back; such
+ * an event's latency then counts from its scheduled time (otherwise the
+ * wait would be hidden: coordinated omission). --stats reports, on stderr,
+ * the acknowledgement latency of every event the services answered (from
+ * its first send, or the scheduled time it was held past, to its final
+ * acknowledgement: p50, p99, p99.9 and max in microseconds) and the
+ * throughput (answered events over the time from the first send to the
+ * last acknowledgement). With --json that report is one JSON object, the
+ * last line on stderr; --stats-out FILE writes the object to FILE instead
+ * (and implies --stats). Lines answered here without a round trip are not
+ * in it.
  * Either option first waits (up to --timeout) until every connection has
  * answered a ping, so that the CURVE handshakes are not timed.
  */
@@ -52,12 +53,19 @@
 #include "kh_keys.h"
 #include "kh_proc.h"
 
-#define WINDOW         20000
-#define FIRST_RETRY_MS 3000
-#define MAX_RETRY_MS   15000
-#define MAX_RATE       100000000 /* --rate limit, events/s */
-#define NS_PER_S       INT64_C(1000000000)
-#define NS_PER_MS      INT64_C(1000000)
+/* Events in flight: WINDOW_PER_SOCKET per connection, at least
+ * WINDOW_MIN and at most WINDOW_MAX in all, and at most KEY_WINDOW of
+ * one key (an ingest answers `failed` beyond 32768 of a key in flight:
+ * services/ingest/main.c, credit_limits; the rest is room for resends). */
+#define WINDOW_MIN        20000
+#define WINDOW_MAX        100000
+#define WINDOW_PER_SOCKET 32
+#define KEY_WINDOW        16384
+#define FIRST_RETRY_MS    3000
+#define MAX_RETRY_MS      15000
+#define MAX_RATE          100000000 /* --rate limit, events/s */
+#define NS_PER_S          INT64_C(1000000000)
+#define NS_PER_MS         INT64_C(1000000)
 
 typedef struct line {
     char *text;
@@ -224,6 +232,16 @@ static int read_input(feed_t *f, const char *path, long *lineno)
     if (in != stdin)
         fclose(in);
     return rc;
+}
+
+/* The events in flight for a feed over nsocks connections: enough that
+ * each connection's batch carries several lines when the window refills. */
+static size_t feed_window(size_t nsocks)
+{
+    if (nsocks > WINDOW_MAX / WINDOW_PER_SOCKET)
+        return WINDOW_MAX;
+    size_t w = nsocks * WINDOW_PER_SOCKET;
+    return w < WINDOW_MIN ? WINDOW_MIN : w;
 }
 
 /* Lines go out in batches, one message per socket per wake-up of the send
@@ -605,7 +623,7 @@ int kh_cmd_feed(const kh_args_t *a)
     int64_t last_progress = now_ms(), last_scan = last_progress;
     char last_failure[32] = ""; /* the reason of the last "failed" answer */
     /* --rate: the k-th event sent is due at t0 + k/rate; an event due at or
-     * before blocked_ns was held back by the full window. */
+     * before blocked_ns was held back by a full window. */
     int64_t t0 = now_ns(), blocked_ns = INT64_MIN;
     uint64_t nsched = 0;
     /* Waiting: one epoll set of every socket's ZMQ_FD (a province has
@@ -640,13 +658,24 @@ int kh_cmd_feed(const kh_args_t *a)
             list[nlist++] = r_;                                                          \
         }                                                                                \
     } while (0)
+    size_t window = feed_window(nsocks);
     while (left > 0) {
         int64_t now = now_ms();
         int64_t wait_ns = 100 * NS_PER_MS; /* until the next paced send */
-        /* send new lines while the window (and --rate) allows */
-        while (next < f.n && inflight < WINDOW) {
+        /* Send new lines while the window (and --rate) allows. At full
+         * speed the window refills only once half of it is answered, so
+         * that each socket's batch gathers several lines: refilled as
+         * answers trickle in, it would send every line of a province's
+         * 3,000 station sockets as a message of its own. */
+        bool held = false; /* the next line waits for room, not its time */
+        bool refill = rate || inflight <= window / 2;
+        while (next < f.n && refill) {
             line_t *l = &f.v[next];
             if (!l->done) {
+                if (inflight >= window || socks[l->sock].inflight >= KEY_WINDOW) {
+                    held = true;
+                    break;
+                }
                 int64_t sent_ns = now_ns(), due_ns = sent_ns;
                 if (rate) {
                     due_ns = t0 + (int64_t)(nsched * (uint64_t)NS_PER_S / (uint64_t)rate);
@@ -669,14 +698,14 @@ int kh_cmd_feed(const kh_args_t *a)
         }
         for (size_t k = 0; k < nlist; k++)
             flush_batch(&socks[list[k]]);
-        if (rate && next < f.n && inflight >= WINDOW)
+        if (rate && held)
             blocked_ns = now_ns();
         /* Wait for an answer, or (paced) until the next send is due, to
          * the nanosecond: an answer wakes the wait at once, so none waits
          * unread for a send's schedule. Not at all when sockets are to be
          * read already. */
         int64_t timeout_ns = 100 * NS_PER_MS;
-        if (rate && next < f.n && inflight < WINDOW && wait_ns < timeout_ns)
+        if (rate && next < f.n && !held && wait_ns < timeout_ns)
             timeout_ns = wait_ns;
         if (nlist)
             timeout_ns = 0;

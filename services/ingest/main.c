@@ -112,8 +112,9 @@ typedef struct ingest {
     } m;
 } ingest_t;
 
-/* Per key: a feed's whole window (cli/cmd_feed.c, 20000) and then some;
- * in bytes, room for that window of ordinary events. In all: what the
+/* Per key: twice what a feed keeps in flight of one key (cli/cmd_feed.c,
+ * KEY_WINDOW), room for its resends; in bytes, room for that many
+ * ordinary events. In all: what the
  * ingest may hold for the scorer. */
 static const kh_credit_limits_t credit_limits = {
     .key_events = 32768,
