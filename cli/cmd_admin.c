@@ -36,7 +36,7 @@
 #include "kh_render.h"
 #include "kh_store.h"
 
-#define REBUILD_TXN_EVENTS 65536 /* events per write txn of the replay */
+#define REBUILD_TXN_EVENTS 16384 /* events per write txn of the replay */
 
 static double mono_s(void)
 {
