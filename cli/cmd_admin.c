@@ -45,6 +45,7 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The live store, read-only, for reading all of it (with readahead). */
 static int open_live(const char *dir, kh_store_t **st, char *err, size_t errlen)
 {
     char path[PATH_MAX];
@@ -55,7 +56,7 @@ static int open_live(const char *dir, kh_store_t **st, char *err, size_t errlen)
         snprintf(err, errlen, "no store in %s (kaohe up creates it)", path);
         return KH_ENOTFOUND;
     }
-    kh_store_opts_t o = {.dir = path, .readonly = true};
+    kh_store_opts_t o = {.dir = path, .readonly = true, .readahead = true};
     int rc = kh_store_open(st, &o);
     if (rc)
         snprintf(err, errlen, "cannot open %s: %s", path, kh_strerror(rc));

@@ -129,9 +129,12 @@ int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts)
     if ((rc = from_mdb(mdb_env_set_mapsize(st->env, st->map_size))))
         goto fail_env;
     /* MDB_NORDAHEAD: B-tree descents are random reads, and readahead
-     * would map (and count in the process's RSS) the pages around each. */
-    unsigned flags = MDB_NOTLS | MDB_NORDAHEAD | (opts->readonly ? MDB_RDONLY : 0) |
-                     (opts->nosync ? MDB_NOSYNC : 0);
+     * would map (and count in the process's RSS) the pages around each.
+     * A reader of the whole journal wants it: from a cold page cache,
+     * kaohe rebuild at province scale replayed about 335 k events/s
+     * without it and 520-650 k with it (else each page is a 4 KiB read). */
+    unsigned flags = MDB_NOTLS | (opts->readahead ? 0 : MDB_NORDAHEAD) |
+                     (opts->readonly ? MDB_RDONLY : 0) | (opts->nosync ? MDB_NOSYNC : 0);
     if ((rc = from_mdb(mdb_env_open(st->env, opts->dir, flags, 0600))))
         goto fail_env;
     char real[PATH_MAX];

@@ -47,6 +47,8 @@ typedef struct kh_store_opts {
     bool readonly;
     size_t map_size; /* initial map size in bytes; 0: 64 MiB */
     bool nosync;     /* commits not synced (a scratch store: rebuild) */
+    bool readahead;  /* the OS's readahead on the map, for a reader of the
+                        whole store (rebuild, backup); else none */
 } kh_store_opts_t;
 
 int kh_store_open(kh_store_t **out, const kh_store_opts_t *opts);

@@ -2,7 +2,8 @@
  * test_store.c - the LMDB store: journal, de-duplication by (source, id)
  * with conflict detection on content, the station/case relation its
  * readers derive from the journal (kh_index.h), the indexes of older
- * stores dropped, closes, and durability across close/reopen.
+ * stores dropped, closes, durability across close/reopen, and the map's
+ * readahead (none unless asked for).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -404,6 +405,52 @@ static void test_unmap_pages(void **state)
     kh_store_close(&st);
 }
 
+/* Whether the mapping of DIR/data.mdb in this process says "rr" (random
+ * reads: madvise(MADV_RANDOM), which is what MDB_NORDAHEAD sets) in its
+ * VmFlags; -1 when the file is not mapped. */
+static int mapped_random(const char *dir)
+{
+    char want[128], line[512];
+    snprintf(want, sizeof want, "%s/data.mdb", dir);
+    FILE *f = fopen("/proc/self/smaps", "r");
+    assert_non_null(f);
+    int found = -1;
+    bool ours = false;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        size_t n = strlen(line), w = strlen(want);
+        if (strchr(line, '-') == line + strspn(line, "0123456789abcdef") && n > w)
+            ours = strcmp(line + n - w, want) == 0;
+        else if (ours && strncmp(line, "VmFlags:", 8) == 0)
+            found = strstr(line, " rr") != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
+/* The store is mapped without the OS's readahead (random descents) unless
+ * asked for it (rebuild and backup read all of it). */
+static void test_readahead(void **state)
+{
+    (void)state;
+    kh_store_t *st;
+    kh_store_opts_t o = {.dir = g_dir};
+    assert_int_equal(kh_store_open(&st, &o), KH_OK);
+    assert_int_equal(mapped_random(g_dir), 1);
+    kh_store_close(&st);
+    assert_int_equal(mapped_random(g_dir), -1);
+
+    kh_store_opts_t ro = {.dir = g_dir, .readonly = true};
+    assert_int_equal(kh_store_open(&st, &ro), KH_OK);
+    assert_int_equal(mapped_random(g_dir), 1);
+    kh_store_close(&st);
+
+    kh_store_opts_t ra = {.dir = g_dir, .readonly = true, .readahead = true};
+    assert_int_equal(kh_store_open(&st, &ra), KH_OK);
+    assert_int_equal(mapped_random(g_dir), 0);
+    kh_store_close(&st);
+}
+
 static void test_close_monotone(void **state)
 {
     (void)state;
@@ -476,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_follows_journal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drops_old_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unmap_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readahead, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_monotone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_map_full_grows, setup, teardown),
     };
