@@ -20,17 +20,17 @@
  * loop: each event has a scheduled send time (the first at the start, then
  * one every 1/N s) and goes out when it is due, whatever the
  * acknowledgements do, so the pipeline's queueing shows in the latency.
- * Only the window (in all, or of one key) can hold a due event back; such
- * an event's latency then counts from its scheduled time (otherwise the
- * wait would be hidden: coordinated omission). --stats reports, on stderr,
- * the acknowledgement latency of every event the services answered (from
- * its first send, or the scheduled time it was held past, to its final
- * acknowledgement: p50, p99, p99.9 and max in microseconds) and the
- * throughput (answered events over the time from the first send to the
- * last acknowledgement). With --json that report is one JSON object, the
- * last line on stderr; --stats-out FILE writes the object to FILE instead
- * (and implies --stats). Lines answered here without a round trip are not
- * in it.
+ * Only the window (in all, or of the next line's key: lines go in file
+ * order) can hold a due event back; such an event's latency then counts
+ * from its scheduled time (otherwise the wait would be hidden: coordinated
+ * omission). --stats reports, on stderr, the acknowledgement latency of
+ * every event the services answered (from its first send, or the scheduled
+ * time it was held past, to its final acknowledgement: p50, p99, p99.9 and
+ * max in microseconds) and the throughput (answered events over the time
+ * from the first send to the last acknowledgement). With --json that
+ * report is one JSON object, the last line on stderr; --stats-out FILE
+ * writes the object to FILE instead (and implies --stats). Lines answered
+ * here without a round trip are not in it.
  * Either option first waits (up to --timeout) until every connection has
  * answered a ping, so that the CURVE handshakes are not timed.
  */
@@ -659,15 +659,19 @@ int kh_cmd_feed(const kh_args_t *a)
         }                                                                                \
     } while (0)
     size_t window = feed_window(nsocks);
+    bool held = false; /* the last pass stopped at a full window */
     while (left > 0) {
         int64_t now = now_ms();
+        /* what fell due while the window was full was held back */
+        if (rate && held)
+            blocked_ns = now_ns();
         int64_t wait_ns = 100 * NS_PER_MS; /* until the next paced send */
         /* Send new lines while the window (and --rate) allows. At full
          * speed the window refills only once half of it is answered, so
          * that each socket's batch gathers several lines: refilled as
          * answers trickle in, it would send every line of a province's
          * 3,000 station sockets as a message of its own. */
-        bool held = false; /* the next line waits for room, not its time */
+        held = false; /* the next line waits for room, not its time */
         bool refill = rate || inflight <= window / 2;
         while (next < f.n && refill) {
             line_t *l = &f.v[next];

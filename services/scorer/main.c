@@ -38,7 +38,7 @@
 #include "kh_zuv.h"
 
 #define BATCH_MAX  4096 /* requests per commit */
-#define EVENTS_MAX 4096 /* events per commit (a request may carry many) */
+#define EVENTS_MAX 4096 /* no request taken past this many events in a commit */
 /* How often the scorer drops its mapping of the store's pages
  * (kh_store_unmap_pages), in ns: its de-duplication inserts land all over that tree,
  * and without it every page it ever touched stays in its resident set. */

@@ -18,10 +18,13 @@ kaohe simulate --seed 31 --year $YEAR --months 1 --stations 6 \
 
 kaohe up -c "$TMP/county.json" -d "$D" >/dev/null
 SCORER=$(cat "$D/run/scorer.pid")
-STOPPED=""
-on_exit() { # resumes the scorer (else kaohe down waits for it), keeps the status
+STOPPED="" FEED=""
+# On exit: resume the scorer (else kaohe down waits for it) and end the
+# feed this test started, keeping the test's status.
+on_exit() {
     local rc=$?
     [ -z "$STOPPED" ] || kill -CONT "$SCORER" 2>/dev/null || true
+    [ -z "$FEED" ] || kill "$FEED" 2>/dev/null || true
     set +e
     (exit $rc)
     cleanup
@@ -30,11 +33,14 @@ trap on_exit EXIT
 kill -STOP "$SCORER"
 STOPPED=1
 
-kaohe feed "$TMP/events.jsonl" -d "$D" --json --timeout 60 >"$TMP/feed.out" 2>"$TMP/feed.err" &
+"$KH_BIN/kaohe" feed "$TMP/events.jsonl" -d "$D" --json --timeout 60 \
+    >"$TMP/feed.out" 2>"$TMP/feed.err" &
 FEED=$!
 
 # The station ingest says it holds unanswered events (its metrics file is
-# rewritten every few seconds).
+# rewritten every 5 s). Its requests are then a few seconds old, short of
+# the 10 s after which an ingest presumes one lost (and the feed's resends
+# keep sending new ones), so the stop finds requests in flight.
 inflight() {
     awk '$1 ~ /^kaohe_ingest_inflight_events([{]|$)/ && $2 > 0 { ok = 1 } END { exit !ok }' \
         "$D/metrics/ingest-station.prom"
@@ -55,7 +61,10 @@ pass "the ingests stopped on SIGTERM with requests in flight"
 kill -CONT "$SCORER"
 STOPPED=""
 kaohe up -d "$D" >/dev/null || fail "kaohe up after the stop"
-wait "$FEED" || { cat "$TMP/feed.err" >&2; fail "the feed did not complete after the restart"; }
+rc=0
+wait "$FEED" || rc=$?
+FEED=""
+[ "$rc" -eq 0 ] || { cat "$TMP/feed.err" >&2; fail "the feed did not complete after the restart"; }
 [ "$(jq -s 'length' "$TMP/feed.out")" -eq "$(wc -l <"$TMP/events.jsonl")" ] ||
     fail "the feed did not answer every line"
 if jq -e 'select(.status != "accepted" and .status != "duplicate")' "$TMP/feed.out" >/dev/null; then

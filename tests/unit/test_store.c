@@ -419,8 +419,8 @@ static int mapped_random(const char *dir)
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\n")] = '\0';
         size_t n = strlen(line), w = strlen(want);
-        if (strchr(line, '-') == line + strspn(line, "0123456789abcdef") && n > w)
-            ours = strcmp(line + n - w, want) == 0;
+        if (strchr(line, '-') == line + strspn(line, "0123456789abcdef")) /* a map */
+            ours = n > w && strcmp(line + n - w, want) == 0;
         else if (ours && strncmp(line, "VmFlags:", 8) == 0)
             found = strstr(line, " rr") != NULL;
     }
