@@ -114,8 +114,7 @@ typedef struct ingest {
 
 /* Per key: twice what a feed keeps in flight of one key (cli/cmd_feed.c,
  * KEY_WINDOW), room for its resends; in bytes, room for that many
- * ordinary events. In all: what the
- * ingest may hold for the scorer. */
+ * ordinary events. In all: what the ingest may hold for the scorer. */
 static const kh_credit_limits_t credit_limits = {
     .key_events = 32768,
     .key_bytes = 32u << 20,
