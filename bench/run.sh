@@ -17,6 +17,10 @@
 # parts. Part 1 (all but the paced events) goes at full speed: sustained
 # ingest, (1). Part 2 at an offered 1,000 events/s and part 3 at 10,000/s:
 # acknowledgement latency, (2). Then the memory and store size of (6).
+# The limit of (1) and (2) that the disk does not set: a second instance
+# with its data directory in memory (a tmpfs, $KH_BENCH_MEMDIR or
+# /dev/shm: every fsync returns at once) is fed part 1 at full speed and
+# part 3 at 10,000/s; "n/a" when no tmpfs with room is at hand.
 #   tiny      4 stations, --scale 8 (about 11 k events), paced parts of
 #             0.5 s; queries on a realistic year of the 4; the CI smoke test
 #   county    20 stations, --scale 50 (about 265 k events: a real county's
@@ -89,10 +93,14 @@ export KAOHE_RULES=${KAOHE_RULES:-$SRC/rules/catalog.json}
 # --- work directory and cleanup ------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kh-bench.XXXXXX")
 STARTED=()
+MEMDIRS=() # in memory: removed whatever happens, --keep or not
 cleanup() {
     local rc=$? d
     for d in "${STARTED[@]}"; do
         "$K" down -d "$d" >/dev/null 2>&1 || true
+    done
+    for d in "${MEMDIRS[@]}"; do
+        rm -rf "$d"
     done
     if [ "$KEEP" = 1 ]; then
         say "kept $WORK"
@@ -115,6 +123,19 @@ if [ -n "$QSCALE" ]; then
 else
     N_Q=$(wc -l <"$WORK/events.jsonl")
 fi
+# the in-memory file system of the limit runs: a tmpfs with room for the
+# store (about 4 times the events' JSON) and 256 MiB to spare
+MEMDIR=${KH_BENCH_MEMDIR:-/dev/shm}
+MEMWHY=
+if [ "$(stat -f -c %T "$MEMDIR" 2>/dev/null)" != tmpfs ]; then
+    MEMWHY="$MEMDIR is not a tmpfs"
+elif [ ! -w "$MEMDIR" ]; then
+    MEMWHY="$MEMDIR is not writable"
+elif [ "$(df -Pk "$MEMDIR" | awk 'NR == 2 { print $4 }')" -lt \
+    $(($(du -k "$WORK/events.jsonl" | cut -f1) * 4 + 262144)) ]; then
+    MEMWHY="$MEMDIR has too little room"
+fi
+[ -z "$MEMWHY" ] || say "no limit runs in memory: $MEMWHY"
 read -r LOAD_START _ </proc/loadavg
 N_ALL=$(wc -l <"$WORK/events.jsonl")
 N_SUS=$((N_ALL - N_R1 - N_R2))
@@ -176,6 +197,36 @@ rebuild() {
         fi
     else
         put rebuild n/a
+    fi
+}
+
+# The limit of (1) and (2) without the disk: parts 1 and 3 again, through
+# a second instance whose data directory is in $MEMDIR. A failure there is
+# reported (n/a) and does not end the benchmark.
+in_memory() {
+    local disk=$D mem part out ok=1
+    say "run $r/$RUNS: (1) and (2) again with the store in memory ($MEMDIR)"
+    mem=$(mktemp -d "$MEMDIR/kh-bench.XXXXXX")
+    MEMDIRS+=("$mem")
+    up "$mem/data" "$WORK/county.json"
+    for part in 1 3; do
+        out=$R/mem_part$part.json
+        local -a rate=()
+        [ "$part" = 1 ] || rate=(--rate 10000)
+        "$K" feed "$WORK/part$part.jsonl" -d "$D" --stats-out "$out" "${rate[@]}" >"$out.log" 2>&1 || {
+            say "kaohe feed in memory failed: $(tail -n 1 "$out.log")"
+            ok=0
+            break
+        }
+    done
+    "$K" down -d "$D" >/dev/null
+    rm -rf "$mem"
+    D=$disk
+    if [ "$ok" = 1 ]; then
+        jqput mem_ingest "$R/mem_part1.json" '.events_per_s'
+        jqput mem10k_p50 "$R/mem_part3.json" '.latency_us.p50'
+        jqput mem10k_p99 "$R/mem_part3.json" '.latency_us.p99'
+        jqput mem10k_p999 "$R/mem_part3.json" '.latency_us.p99_9'
     fi
 }
 
@@ -250,6 +301,8 @@ run_once() {
     entries=$(mdb_stat -s journal "$D/store" | awk -F': ' '/Entries/ { print $2; exit }')
     put journaled "$entries"
     put bytes_per_event "$(awk -v p="$pages" -v s="$psize" -v n="$entries" 'BEGIN { printf "%d", (n > 0 ? p * s / n : 0) }')"
+
+    [ -n "$MEMWHY" ] || in_memory
 
     if [ -n "$QSCALE" ]; then
         # the queries run on a realistic year in a data directory of its own
@@ -333,7 +386,7 @@ VIS99=$(med vis_p99) REB=$(med rebuild) QR50=$(med q_rank_p50) QR99=$(med q_rank
 QS50=$(med q_station_p50) QS99=$(med q_station_p99)
 HWM_SC=$(med hwm_scorer) ANON_SC=$(med anon_scorer)
 STORE=$(med store_apply) LMDBMAX=$(med "lmdb_$BATCH_MAX") LMDBMEAN=$(med lmdb_mean)
-BM=$(med batch_mean) ZIPC=$(med zmq_ipc) ZCURVE=$(med zmq_ipc_curve)
+BM=$(med batch_mean) ZIPC=$(med zmq_ipc) ZCURVE=$(med zmq_ipc_curve) MEMING=$(med mem_ingest)
 
 cat <<EOF
 
@@ -352,8 +405,10 @@ load average $LOAD_START at the start, $LOAD_END at the end; tree $TREE, Release
 | | | | kh_store_apply alone, $BATCH_MAX per commit: $(num "$STORE") ev/s | $(ratio "$ING" "$STORE") | | |
 | | | | ZeroMQ PUSH→PULL ipc, 100 B: $(num "$ZIPC") msg/s | $(ratio "$ING" "$ZIPC") | | |
 | | | | the same with CURVE: $(num "$ZCURVE") msg/s | $(ratio "$ING" "$ZCURVE") | | |
+| | | | the same pipeline, store in memory (syncs free): $(num "$MEMING") ev/s | $(ratio "$ING" "$MEMING") | | |
 | 2 | ack latency at 1,000 ev/s offered, p50 / p99 / p99.9 | $(ms "$L1K50") / $(ms "$L1K99") / $(ms "$L1K999") ms | fsync p50 / p99 (append 100 B): $(ms "$(med fsync_p50)") / $(ms "$(med fsync_p99)") ms | | | |
 | | ack latency at 10,000 ev/s offered, p50 / p99 / p99.9 | $(ms "$L10K50") / $(ms "$L10K99") / $(ms "$L10K999") ms | fdatasync p50 / p99 (overwrite 100 B): $(ms "$(med fdatasync_p50)") / $(ms "$(med fdatasync_p99)") ms | | p99 < 5 ms | $(judge "$L10K99" "<" 5000) |
+| | | | the same pipeline at 10,000/s, store in memory: $(ms "$(med mem10k_p50)") / $(ms "$(med mem10k_p99)") / $(ms "$(med mem10k_p999)") ms | | | |
 | | | achieved $(num "$(med got1k)") and $(num "$(med got10k)") ev/s | LMDB raw puts, 1 per commit: $(num "$(med lmdb_1)")/s | | | |
 | 3 | ack → visible in \`rank\`, p50 / p99 ($(med vis_n) probes, $(med vis_missed) not seen) | $(ms "$(med vis_p50)") / $(ms "$VIS99") ms | one \`rank\` query, p50: $(ms "$QR50") ms | | p99 ≤ 20 ms | $(judge "$VIS99" "<" 20001) |
 | 4 | rebuild from the journal (identical to the live store: $(med rebuild_identical)) | $(num "$REB") ev/s | kh_store_apply alone, $BATCH_MAX per commit: $(num "$STORE") ev/s | $(ratio "$REB" "$STORE") | ≥ 500,000 ev/s | $(judge "$REB" ">=" 500000) |
