@@ -318,7 +318,6 @@ run_once() {
     put journaled "$entries"
     put bytes_per_event "$(awk -v p="$pages" -v s="$psize" -v n="$entries" 'BEGIN { printf "%d", (n > 0 ? p * s / n : 0) }')"
 
-
     if [ -n "$QSCALE" ]; then
         # the queries run on a realistic year in a data directory of its own
         "$K" down -d "$D" >/dev/null
